@@ -1,0 +1,162 @@
+// The one place configuration is read. Every variable is validated once, on
+// entry; a wrong value stops the process with a message naming the variable.
+
+import { formatDuration, parseDuration } from './duration';
+import { redactUrl } from './redact';
+import { TIERS, type Tier } from './tiers';
+
+export const COMMITMENTS = ['processed', 'confirmed', 'finalized'] as const;
+export type Commitment = (typeof COMMITMENTS)[number];
+
+export interface Config {
+  temporal: { address: string; namespace: string; taskQueue: string; rpcTaskQueue: string };
+  databaseUrl: string;
+  /** Null when unset: `npm start` then runs the local simulator. The worker requires it. */
+  rpcUrl: string | null;
+  commitment: Commitment;
+  rpcMaxRps: number;
+  rpcTimeoutMs: number;
+  tierIntervalsMs: Record<Tier, number>;
+  /** Batch child workflows a sweep keeps in flight at once. */
+  sweepConcurrency: number;
+  /** getMultipleAccounts batches (of up to 100 wallets) per child workflow. */
+  batchesPerChild: number;
+  metricsPort: number | null;
+  logLevel: LogLevel;
+}
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULTS = {
+  TEMPORAL_ADDRESS: 'localhost:7233',
+  TEMPORAL_NAMESPACE: 'default',
+  TASK_QUEUE: 'balance-tracker',
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/balance_tracker',
+  SOLANA_COMMITMENT: 'confirmed',
+  RPC_MAX_RPS: '50',
+  RPC_TIMEOUT: '10s',
+  TIER_HIGH_INTERVAL: '30s',
+  TIER_MEDIUM_INTERVAL: '5m',
+  TIER_LOW_INTERVAL: '1h',
+  SWEEP_CONCURRENCY: '8',
+  BATCHES_PER_CHILD: '20',
+  LOG_LEVEL: 'info',
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name) ?? fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got '${value}'`);
+    return fallback;
+  }
+
+  number(name: string, fallback: string, { min, max, integer }: { min: number; max: number; integer: boolean }): number {
+    const text = this.raw(name) ?? fallback;
+    const value = Number(text);
+    const kind = integer ? 'an integer' : 'a number';
+    if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+      this.problems.push(`${name}: expected ${kind} from ${min} to ${max}, got '${text}'`);
+      return Number(fallback);
+    }
+    return value;
+  }
+
+  duration(name: string, fallback: string, minMs: number): number {
+    const text = this.raw(name) ?? fallback;
+    const ms = parseDuration(text);
+    if (ms === null || ms < minMs) {
+      this.problems.push(
+        `${name}: expected a duration like 30s, 5m or 1h (at least ${formatDuration(minMs)}), got '${text}'`,
+      );
+      return parseDuration(fallback)!;
+    }
+    return ms;
+  }
+
+  url(name: string, fallback: string | null, protocols: readonly string[]): string | null {
+    const text = this.raw(name) ?? fallback;
+    if (text === null) return null;
+    try {
+      const url = new URL(text);
+      if (!protocols.includes(url.protocol)) throw new Error('protocol');
+      return text;
+    } catch {
+      // Never echo the value: it may carry an API key or a password.
+      this.problems.push(`${name}: expected a ${protocols.map((p) => p.replace(':', '')).join(' or ')} URL, got '${redactUrl(text)}'`);
+      return null;
+    }
+  }
+
+  hostPort(name: string, fallback: string): string {
+    const text = this.raw(name) ?? fallback;
+    if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(text)) {
+      this.problems.push(`${name}: expected host:port, got '${text}'`);
+      return fallback;
+    }
+    return text;
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const r = new Reader(env);
+  const taskQueue = r.string('TASK_QUEUE', DEFAULTS.TASK_QUEUE);
+  const metricsPortText = r.raw('METRICS_PORT');
+  const config: Config = {
+    temporal: {
+      address: r.hostPort('TEMPORAL_ADDRESS', DEFAULTS.TEMPORAL_ADDRESS),
+      namespace: r.string('TEMPORAL_NAMESPACE', DEFAULTS.TEMPORAL_NAMESPACE),
+      taskQueue,
+      rpcTaskQueue: `${taskQueue}-rpc`,
+    },
+    databaseUrl: r.url('DATABASE_URL', DEFAULTS.DATABASE_URL, ['postgres:', 'postgresql:']) ?? DEFAULTS.DATABASE_URL,
+    rpcUrl: r.url('SOLANA_RPC_URL', null, ['http:', 'https:']),
+    commitment: r.oneOf('SOLANA_COMMITMENT', COMMITMENTS, DEFAULTS.SOLANA_COMMITMENT),
+    rpcMaxRps: r.number('RPC_MAX_RPS', DEFAULTS.RPC_MAX_RPS, { min: 0.01, max: 100_000, integer: false }),
+    rpcTimeoutMs: r.duration('RPC_TIMEOUT', DEFAULTS.RPC_TIMEOUT, 100),
+    tierIntervalsMs: {
+      high: r.duration('TIER_HIGH_INTERVAL', DEFAULTS.TIER_HIGH_INTERVAL, 1_000),
+      medium: r.duration('TIER_MEDIUM_INTERVAL', DEFAULTS.TIER_MEDIUM_INTERVAL, 1_000),
+      low: r.duration('TIER_LOW_INTERVAL', DEFAULTS.TIER_LOW_INTERVAL, 1_000),
+    },
+    sweepConcurrency: r.number('SWEEP_CONCURRENCY', DEFAULTS.SWEEP_CONCURRENCY, { min: 1, max: 256, integer: true }),
+    batchesPerChild: r.number('BATCHES_PER_CHILD', DEFAULTS.BATCHES_PER_CHILD, { min: 1, max: 100, integer: true }),
+    metricsPort:
+      metricsPortText === undefined ? null : r.number('METRICS_PORT', '9464', { min: 1, max: 65_535, integer: true }),
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL),
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}
+
+/** The config as it may be shown to a person: secrets redacted. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    databaseUrl: redactUrl(config.databaseUrl),
+    rpcUrl: config.rpcUrl === null ? null : redactUrl(config.rpcUrl),
+    tierIntervals: Object.fromEntries(TIERS.map((t) => [t, formatDuration(config.tierIntervalsMs[t])])),
+  };
+}

@@ -1,0 +1,14 @@
+// Activity tiers. Pure: imported by workflows as well as by the worker and CLI.
+
+export const TIERS = ['high', 'medium', 'low'] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** Where a wallet starts when nobody says otherwise. */
+export const DEFAULT_TIER: Tier = 'medium';
+
+export function isTier(value: unknown): value is Tier {
+  return typeof value === 'string' && (TIERS as readonly string[]).includes(value);
+}
+
+export const tierWorkflowId = (tier: Tier): string => `balance-tier-${tier}`;
+export const tierScheduleId = (tier: Tier): string => `balance-sweep-${tier}`;
