@@ -1,0 +1,85 @@
+// One batch: read up to 100 due wallets, one getMultipleAccounts call, one write.
+// Failures become Temporal retry decisions; nothing here loops or sleeps.
+
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { checkAddress } from '../src/address';
+import { readBatch, setAsideInvalid, writeBatch } from '../src/db/checks';
+import { RpcFailure } from '../src/rpc/balances';
+import type { ChildRange } from './sweep';
+import type { ActivityDeps } from './deps';
+
+export interface CheckBatchInput extends ChildRange {
+  /** Unique per sweep, child and batch: a replayed write of the same batch is a no-op. */
+  batchKey: string;
+}
+
+export interface CheckBatchResult {
+  wallets: number;
+  changed: number;
+  historyRows: number;
+  stale: number;
+  setAside: number;
+  rpcCalls: number;
+  slot: string | null;
+}
+
+/** Error types a retry can never fix; the batch child records the batch as failed. */
+export const NON_RETRYABLE_RPC = 'RpcRejected';
+
+export function toApplicationFailure(failure: RpcFailure): ApplicationFailure {
+  const type = `Rpc${failure.kind.replace(/(^|_)(\w)/g, (_m, _s, c: string) => c.toUpperCase())}`;
+  if (failure.kind === 'rejected') {
+    return ApplicationFailure.create({ type: NON_RETRYABLE_RPC, message: failure.message, nonRetryable: true });
+  }
+  // A 429 waits exactly as long as the server asked; other transient kinds use the policy's backoff.
+  return ApplicationFailure.create({ type, message: failure.message, nextRetryDelay: failure.retryAfterMs });
+}
+
+export function checkBatchActivities({ sql, readBalances }: ActivityDeps) {
+  return {
+    async checkBatch(input: CheckBatchInput): Promise<CheckBatchResult> {
+      const { readAt, wallets } = await readBatch(sql, input);
+      const empty: CheckBatchResult = { wallets: 0, changed: 0, historyRows: 0, stale: 0, setAside: 0, rpcCalls: 0, slot: null };
+      // Nothing due: an earlier attempt already wrote this batch, or the wallets moved away.
+      if (wallets.length === 0) return empty;
+
+      const invalid = wallets.flatMap((w) => {
+        const check = checkAddress(w.address);
+        return check.ok ? [] : [{ id: w.id, reason: check.reason }];
+      });
+      await setAsideInvalid(sql, invalid);
+      const valid = invalid.length ? wallets.filter((w) => !invalid.some((i) => i.id === w.id)) : wallets;
+      if (valid.length === 0) return { ...empty, setAside: invalid.length };
+
+      // Ask for a node at least as current as what Postgres holds: a lagging node is refused by the RPC itself.
+      const newest = valid.reduce<bigint | undefined>((max, w) => (w.slot !== null && (max === undefined || w.slot > max) ? w.slot : max), undefined);
+      let read;
+      try {
+        read = await readBalances(valid.map((w) => w.address), newest);
+      } catch (error) {
+        if (error instanceof RpcFailure) throw toApplicationFailure(error);
+        throw error;
+      }
+      const result = await writeBatch(sql, {
+        batchKey: input.batchKey,
+        tier: input.tier,
+        fromId: input.fromId,
+        toId: input.toId,
+        readAt,
+        slot: read.slot,
+        observations: valid.map((w, i) => ({ id: w.id, lamports: read.balances[i]!.lamports, onChain: read.balances[i]!.onChain })),
+      });
+      Context.current().log.debug('batch checked', { batchKey: input.batchKey, wallets: valid.length, changed: result.changed });
+      return {
+        wallets: valid.length,
+        changed: result.changed,
+        historyRows: result.historyRows,
+        stale: result.stale,
+        setAside: invalid.length,
+        rpcCalls: 1,
+        slot: read.slot.toString(),
+      };
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import { checkBatchActivities } from './check-batch';
+import type { ActivityDeps } from './deps';
+import { sweepActivities } from './sweep';
+import { tierActivities } from './tiers';
+
+export type { ActivityDeps } from './deps';
+
+/** Activities served on the main task queue. */
+export function createActivities(deps: ActivityDeps) {
+  return { ...sweepActivities(deps), ...tierActivities(deps) };
+}
+
+/** Activities served on the rate-limited RPC task queue: each makes at most one RPC call. */
+export function createRpcActivities(deps: ActivityDeps) {
+  return checkBatchActivities(deps);
+}
+
+export type MainActivities = ReturnType<typeof createActivities>;
+export type RpcActivities = ReturnType<typeof createRpcActivities>;

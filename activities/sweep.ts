@@ -1,0 +1,54 @@
+// Sweep planning: which of a tier's wallets are due, cut into child-sized and batch-sized id ranges.
+
+import { dueRanges, type IdRange, MAX_BATCH, sweepCutoff } from '../src/db/checks';
+import { readScheduleState } from '../src/schedules';
+import type { Tier } from '../src/tiers';
+import type { ActivityDeps } from './deps';
+
+export interface ChildRange {
+  tier: Tier;
+  cutoff: string;
+  fromId: number;
+  toId: number;
+}
+
+export interface SweepPlan {
+  /** Checks before this instant no longer count; every batch of the sweep uses the same one. */
+  cutoff: string;
+  intervalMs: number;
+  paused: boolean | null;
+  due: number;
+  batches: number;
+  children: IdRange[];
+  /** Worker settings, read at each sweep so a redeploy with new values takes effect. */
+  sweepConcurrency: number;
+  rpcTaskQueue: string;
+}
+
+export function sweepActivities({ sql, client, config }: ActivityDeps) {
+  return {
+    async planSweep({ tier }: { tier: Tier }): Promise<SweepPlan> {
+      const schedule = await readScheduleState(client, tier);
+      // The schedule is the source of truth for the cadence: an operator may have changed it.
+      const intervalMs = schedule?.intervalMs ?? config.tierIntervalsMs[tier];
+      const cutoff = await sweepCutoff(sql, intervalMs);
+      const children = await dueRanges(sql, { tier, cutoff, size: MAX_BATCH * config.batchesPerChild });
+      const due = children.reduce((sum, c) => sum + c.wallets, 0);
+      return {
+        cutoff,
+        intervalMs,
+        paused: schedule?.paused ?? null,
+        due,
+        batches: Math.ceil(due / MAX_BATCH),
+        children,
+        sweepConcurrency: config.sweepConcurrency,
+        rpcTaskQueue: config.temporal.rpcTaskQueue,
+      };
+    },
+
+    /** Cuts one child's range into batches of up to 100 due wallets. */
+    async planBatches({ tier, cutoff, fromId, toId }: ChildRange): Promise<IdRange[]> {
+      return dueRanges(sql, { tier, cutoff, size: MAX_BATCH, within: { fromId, toId } });
+    },
+  };
+}

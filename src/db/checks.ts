@@ -1,0 +1,170 @@
+// The queries behind a sweep: which wallets are due, reading a batch, and writing
+// what a batch observed in one statement.
+
+import type { Tier } from '../tiers';
+import type { Sql } from './client';
+
+export interface IdRange {
+  fromId: number;
+  toId: number;
+  /** Due wallets inside the range when it was planned. */
+  wallets: number;
+}
+
+/**
+ * A wallet is due when no batch of its tier has read it since `cutoff`. A batch covers
+ * the wallets of its tier in its id range that were already in the tier when it read.
+ */
+function dueWallets(sql: Sql, tier: Tier, cutoff: string) {
+  return sql`
+    w.tier = ${tier} AND w.invalid_reason IS NULL
+    AND NOT EXISTS (
+      SELECT 1 FROM batch_checks b
+      WHERE b.tier = ${tier} AND b.read_at >= ${cutoff}::timestamptz AND b.read_at > w.tier_since
+        AND w.id BETWEEN b.from_id AND b.to_id)`;
+}
+
+/** The instant before which a check no longer counts: half an interval ago, so a late sweep never skips one. */
+export async function sweepCutoff(sql: Sql, intervalMs: number): Promise<string> {
+  const [row] = await sql<{ cutoff: string }[]>`
+    SELECT (now() - ${intervalMs / 2} * interval '1 millisecond')::text AS cutoff`;
+  return row!.cutoff;
+}
+
+/** Splits the due wallets (optionally inside an id range) into consecutive ranges of `size`. */
+export async function dueRanges(
+  sql: Sql,
+  { tier, cutoff, size, within }: { tier: Tier; cutoff: string; size: number; within?: { fromId: number; toId: number } },
+): Promise<IdRange[]> {
+  const range = within ? sql`AND w.id BETWEEN ${within.fromId} AND ${within.toId}` : sql``;
+  const rows = await sql<{ from_id: bigint; to_id: bigint; wallets: bigint }[]>`
+    SELECT min(id) AS from_id, max(id) AS to_id, count(*) AS wallets
+    FROM (
+      SELECT w.id, (row_number() OVER (ORDER BY w.id) - 1) / ${size} AS grp
+      FROM wallets w
+      WHERE ${dueWallets(sql, tier, cutoff)} ${range}
+    ) numbered
+    GROUP BY grp
+    ORDER BY grp`;
+  return rows.map((r) => ({ fromId: Number(r.from_id), toId: Number(r.to_id), wallets: Number(r.wallets) }));
+}
+
+export interface StoredWallet {
+  id: number;
+  address: string;
+  lamports: bigint | null;
+  slot: bigint | null;
+}
+
+export const MAX_BATCH = 100;
+
+/** The due wallets of one batch range, and the instant they were read (µs precision, as text). */
+export async function readBatch(
+  sql: Sql,
+  { tier, cutoff, fromId, toId }: { tier: Tier; cutoff: string; fromId: number; toId: number },
+): Promise<{ readAt: string; wallets: StoredWallet[] }> {
+  const rows = await sql<{ id: bigint; address: string; lamports: string | null; slot: bigint | null; read_at: string }[]>`
+    SELECT w.id, w.address, w.lamports::text AS lamports, w.slot, clock_timestamp()::text AS read_at
+    FROM wallets w
+    WHERE ${dueWallets(sql, tier, cutoff)} AND w.id BETWEEN ${fromId} AND ${toId}
+    ORDER BY w.id
+    LIMIT ${MAX_BATCH}`;
+  const [clock] = rows.length ? [rows[0]!.read_at] : (await sql<{ read_at: string }[]>`SELECT clock_timestamp()::text AS read_at`).map((r) => r.read_at);
+  return {
+    readAt: clock!,
+    wallets: rows.map((r) => ({
+      id: Number(r.id),
+      address: r.address,
+      lamports: r.lamports === null ? null : BigInt(r.lamports),
+      slot: r.slot,
+    })),
+  };
+}
+
+export interface Observation {
+  id: number;
+  lamports: bigint;
+  onChain: boolean;
+}
+
+export interface BatchWrite {
+  batchKey: string;
+  tier: Tier;
+  fromId: number;
+  toId: number;
+  readAt: string;
+  slot: bigint;
+  observations: Observation[];
+}
+
+export interface BatchWriteResult {
+  /** Wallet rows updated because their balance (or existence) changed. */
+  changed: number;
+  /** History rows appended. */
+  historyRows: number;
+  /** Observations dropped because Postgres already holds a read at a newer slot. */
+  stale: number;
+  /** False when this batch had been written before (a replay). */
+  recorded: boolean;
+}
+
+/**
+ * Writes a batch in one statement: changed wallets are updated and get a history row,
+ * unchanged ones cost nothing but the batch's own row. Replays are no-ops: the history
+ * key is (wallet, slot), the batch key is unique, and a wallet only moves forward in slot.
+ */
+export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWriteResult> {
+  const ids = batch.observations.map((o) => o.id);
+  const lamports = batch.observations.map((o) => o.lamports.toString());
+  // postgres.js does not serialize boolean arrays; text casts exactly.
+  const onChain = batch.observations.map((o) => String(o.onChain));
+  const slot = batch.slot.toString();
+  const [row] = await sql<{ changed: bigint; history_rows: bigint; stale: bigint; recorded: bigint }[]>`
+    WITH input AS (
+      SELECT * FROM unnest(${ids}::bigint[], ${lamports}::numeric[], ${onChain}::text[]::boolean[]) AS t(id, lamports, on_chain)
+    ),
+    differing AS (
+      SELECT i.id, i.lamports, i.on_chain, o.lamports AS previous, o.slot AS stored_slot
+      FROM input i JOIN wallets o ON o.id = i.id
+      WHERE o.lamports IS DISTINCT FROM i.lamports OR o.on_chain IS DISTINCT FROM i.on_chain
+    ),
+    changed AS (
+      UPDATE wallets w
+      SET lamports = d.lamports, on_chain = d.on_chain, slot = ${slot}::bigint, changed_at = now()
+      FROM differing d
+      WHERE w.id = d.id AND (w.slot IS NULL OR w.slot < ${slot}::bigint)
+      RETURNING w.id, d.lamports, d.previous
+    ),
+    history AS (
+      INSERT INTO balance_changes (wallet_id, slot, lamports, previous_lamports)
+      SELECT id, ${slot}::bigint, lamports, previous FROM changed
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    ),
+    recorded AS (
+      INSERT INTO batch_checks (batch_key, tier, from_id, to_id, read_at, slot, wallets, changed)
+      VALUES (${batch.batchKey}, ${batch.tier}, ${batch.fromId}, ${batch.toId}, ${batch.readAt}::timestamptz,
+              ${slot}::bigint, ${ids.length}, (SELECT count(*) FROM changed))
+      ON CONFLICT (batch_key) DO NOTHING
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM changed) AS changed,
+           (SELECT count(*) FROM history) AS history_rows,
+           (SELECT count(*) FROM differing WHERE stored_slot > ${slot}::bigint) AS stale,
+           (SELECT count(*) FROM recorded) AS recorded`;
+  return {
+    changed: Number(row!.changed),
+    historyRows: Number(row!.history_rows),
+    stale: Number(row!.stale),
+    recorded: Number(row!.recorded) === 1,
+  };
+}
+
+/** Sets aside wallets the RPC can never accept, with the reason, so no sweep retries them forever. */
+export async function setAsideInvalid(sql: Sql, wallets: { id: number; reason: string }[]): Promise<void> {
+  if (wallets.length === 0) return;
+  await sql`
+    UPDATE wallets w SET invalid_reason = t.reason
+    FROM unnest(${wallets.map((w) => w.id)}::bigint[], ${wallets.map((w) => w.reason)}::text[]) AS t(id, reason)
+    WHERE w.id = t.id`;
+}

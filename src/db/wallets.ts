@@ -1,0 +1,53 @@
+// Wallet intake and tier moves. Callers pass addresses already validated by src/address.ts.
+
+import type { Address } from '../address';
+import type { Tier } from '../tiers';
+import type { Sql } from './client';
+
+/** Inserts wallets that are not tracked yet; returns the addresses actually added. */
+export async function addWallets(sql: Sql, addresses: readonly Address[], tier: Tier): Promise<string[]> {
+  if (addresses.length === 0) return [];
+  const rows = await sql<{ address: string }[]>`
+    INSERT INTO wallets (address, tier)
+    SELECT a, ${tier} FROM unnest(${[...addresses]}::text[]) AS t(a)
+    ON CONFLICT (address) DO NOTHING
+    RETURNING address`;
+  return rows.map((r) => r.address);
+}
+
+export interface TierMove {
+  /** Moved into the target tier now. */
+  moved: string[];
+  /** Already in the target tier: nothing to do. */
+  unchanged: string[];
+  /** Not tracked: ignored. */
+  unknown: string[];
+}
+
+/**
+ * Moves tracked wallets into `tier`. Idempotent: a wallet already there is left alone,
+ * so its check history is kept. A moved wallet's tier_since is now, which makes it due
+ * on the target tier's next sweep.
+ */
+export async function moveWallets(sql: Sql, addresses: readonly Address[], tier: Tier): Promise<TierMove> {
+  const unique = [...new Set(addresses)] as string[];
+  if (unique.length === 0) return { moved: [], unchanged: [], unknown: [] };
+  const rows = await sql<{ address: string; moved: boolean }[]>`
+    WITH target AS (
+      SELECT w.id, w.address, w.tier <> ${tier} AS moving
+      FROM wallets w WHERE w.address = ANY(${unique}::text[])
+      FOR UPDATE
+    ),
+    updated AS (
+      UPDATE wallets w SET tier = ${tier}, tier_since = clock_timestamp()
+      FROM target t WHERE w.id = t.id AND t.moving
+      RETURNING w.id
+    )
+    SELECT t.address, t.moving AS moved FROM target t`;
+  const found = new Map(rows.map((r) => [r.address, r.moved]));
+  return {
+    moved: unique.filter((a) => found.get(a) === true),
+    unchanged: unique.filter((a) => found.get(a) === false),
+    unknown: unique.filter((a) => !found.has(a)),
+  };
+}

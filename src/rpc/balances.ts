@@ -1,0 +1,131 @@
+// The one place the service talks to Solana RPC: one getMultipleAccounts call for up
+// to 100 wallets, its answer checked before it is trusted, and every failure sorted
+// into a kind the activity layer maps onto a Temporal retry decision.
+
+import {
+  type Address,
+  createSolanaRpc,
+  isSolanaError,
+  SOLANA_ERROR__JSON_RPC__INVALID_PARAMS,
+  SOLANA_ERROR__JSON_RPC__INVALID_REQUEST,
+  SOLANA_ERROR__JSON_RPC__METHOD_NOT_FOUND,
+  SOLANA_ERROR__JSON_RPC__SERVER_ERROR_MIN_CONTEXT_SLOT_NOT_REACHED,
+  SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR,
+} from '@solana/kit';
+import type { Commitment } from '../config';
+
+export const MAX_ACCOUNTS_PER_CALL = 100;
+const U64_MAX = 2n ** 64n - 1n;
+
+/** rate_limited and the transient kinds retry; rejected never can succeed. */
+export type RpcFailureKind = 'rate_limited' | 'unavailable' | 'timeout' | 'lagging' | 'malformed' | 'rejected';
+
+export class RpcFailure extends Error {
+  constructor(
+    readonly kind: RpcFailureKind,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'RpcFailure';
+  }
+}
+
+export interface AccountBalance {
+  lamports: bigint;
+  /** False when the account does not exist on chain (the RPC answered null): 0 lamports, not an error. */
+  onChain: boolean;
+}
+
+export interface BalancesRead {
+  slot: bigint;
+  balances: AccountBalance[];
+}
+
+export interface BalanceReaderOptions {
+  url: string;
+  commitment: Commitment;
+  timeoutMs: number;
+}
+
+export type BalanceReader = (addresses: readonly string[], minContextSlot?: bigint) => Promise<BalancesRead>;
+
+/** Retry-After is seconds or an HTTP date; absent or unreadable gives undefined. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function classify(error: unknown): RpcFailure {
+  if (error instanceof RpcFailure) return error;
+  if (isSolanaError(error, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR)) {
+    const { statusCode, headers } = error.context;
+    if (statusCode === 429) {
+      return new RpcFailure('rate_limited', 'RPC rate limit (HTTP 429)', parseRetryAfter(headers.get('retry-after')));
+    }
+    if (statusCode >= 500) return new RpcFailure('unavailable', `RPC server error (HTTP ${statusCode})`);
+    // 401/403/404/413...: the same request will get the same answer.
+    return new RpcFailure('rejected', `RPC refused the request (HTTP ${statusCode})`);
+  }
+  if (isSolanaError(error, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_MIN_CONTEXT_SLOT_NOT_REACHED)) {
+    return new RpcFailure('lagging', 'RPC node is behind the slot already stored');
+  }
+  if (
+    isSolanaError(error, SOLANA_ERROR__JSON_RPC__INVALID_PARAMS) ||
+    isSolanaError(error, SOLANA_ERROR__JSON_RPC__INVALID_REQUEST) ||
+    isSolanaError(error, SOLANA_ERROR__JSON_RPC__METHOD_NOT_FOUND)
+  ) {
+    return new RpcFailure('rejected', `RPC rejected the request: ${error.message}`);
+  }
+  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
+    return new RpcFailure('timeout', 'RPC request timed out');
+  }
+  if (error instanceof SyntaxError) return new RpcFailure('malformed', 'RPC answered with a malformed body');
+  if (isSolanaError(error)) return new RpcFailure('unavailable', `RPC error: ${error.message}`);
+  // Network failures (refused, reset). The message of a fetch error names host and port only.
+  const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+  return new RpcFailure('unavailable', `RPC unreachable: ${message}`);
+}
+
+/** An answer is trusted only if it has the right shape: one entry per address, u64 lamports, a slot. */
+function validate(value: unknown, slot: unknown, expected: number): BalancesRead {
+  if (typeof slot !== 'bigint' || slot < 0n) throw new RpcFailure('malformed', 'RPC answer has no valid context slot');
+  if (!Array.isArray(value)) throw new RpcFailure('malformed', 'RPC answer has no account list');
+  if (value.length !== expected) {
+    throw new RpcFailure('malformed', `RPC answered ${value.length} accounts for ${expected} addresses`);
+  }
+  const balances = value.map((account: unknown, i): AccountBalance => {
+    if (account === null) return { lamports: 0n, onChain: false };
+    const lamports = (account as { lamports?: unknown } | undefined)?.lamports;
+    if (typeof lamports !== 'bigint' || lamports < 0n || lamports > U64_MAX) {
+      throw new RpcFailure('malformed', `RPC answer has an invalid lamports value at index ${i}`);
+    }
+    return { lamports, onChain: true };
+  });
+  return { slot, balances };
+}
+
+export function createBalanceReader({ url, commitment, timeoutMs }: BalanceReaderOptions): BalanceReader {
+  const rpc = createSolanaRpc(url);
+  return async (addresses, minContextSlot) => {
+    if (addresses.length === 0 || addresses.length > MAX_ACCOUNTS_PER_CALL) {
+      throw new RpcFailure('rejected', `a call takes 1 to ${MAX_ACCOUNTS_PER_CALL} addresses, got ${addresses.length}`);
+    }
+    try {
+      const response = await rpc
+        .getMultipleAccounts(
+          // Callers validated the addresses on entry (src/address.ts); the RPC is the final judge.
+          addresses as readonly Address[],
+          // dataSlice of length 0: only lamports matter, so no account data is downloaded.
+          { encoding: 'base64', dataSlice: { offset: 0, length: 0 }, commitment, minContextSlot },
+        )
+        .send({ abortSignal: AbortSignal.timeout(timeoutMs) });
+      return validate(response?.value, response?.context?.slot, addresses.length);
+    } catch (error) {
+      throw classify(error);
+    }
+  };
+}

@@ -1,0 +1,73 @@
+// A child of a sweep: one id range of a tier, cut into batches of up to 100 wallets,
+// each checked by one activity on the rate-limited RPC task queue.
+
+import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { MainActivities, RpcActivities } from '../activities';
+import type { Tier } from '../src/tiers';
+import { type BatchProgress, batchProgressQuery } from './definitions';
+import { inWindow } from './window';
+
+export interface BatchWorkflowInput {
+  tier: Tier;
+  sweepId: string;
+  childIndex: number;
+  cutoff: string;
+  fromId: number;
+  toId: number;
+  rpcTaskQueue: string;
+}
+
+/** Batches of one child in flight at once; the task-queue rate limit does the real pacing. */
+const BATCH_WINDOW = 2;
+
+const { planBatches } = proxyActivities<MainActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
+  const { tier, sweepId, childIndex, cutoff, fromId, toId, rpcTaskQueue } = input;
+  const { checkBatch } = proxyActivities<RpcActivities>({
+    taskQueue: rpcTaskQueue,
+    startToCloseTimeout: '1 minute',
+    // No attempt limit: an RPC outage is waited out with capped backoff; a request that
+    // can never succeed fails fast (RpcRejected is raised as non-retryable).
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  });
+  const progress: BatchProgress = {
+    tier,
+    sweepId,
+    fromId,
+    toId,
+    batchesTotal: 0,
+    batchesDone: 0,
+    batchesFailed: 0,
+    walletsChecked: 0,
+    walletsChanged: 0,
+    walletsSetAside: 0,
+    staleReads: 0,
+    rpcCalls: 0,
+    failures: [],
+  };
+  setHandler(batchProgressQuery, () => progress);
+
+  const batches = await planBatches({ tier, cutoff, fromId, toId });
+  progress.batchesTotal = batches.length;
+  await inWindow(batches, BATCH_WINDOW, async (range, index) => {
+    try {
+      const result = await checkBatch({ tier, cutoff, fromId: range.fromId, toId: range.toId, batchKey: `${sweepId}/${childIndex}/${index}` });
+      progress.batchesDone++;
+      progress.walletsChecked += result.wallets;
+      progress.walletsChanged += result.changed;
+      progress.walletsSetAside += result.setAside;
+      progress.staleReads += result.stale;
+      progress.rpcCalls += result.rpcCalls;
+    } catch (error) {
+      if (!(error instanceof ActivityFailure)) throw error;
+      progress.batchesFailed++;
+      const cause = error.cause instanceof ApplicationFailure ? `${error.cause.type}: ${error.cause.message}` : error.message;
+      if (progress.failures.length < 10) progress.failures.push(`ids ${range.fromId}-${range.toId}: ${cause}`);
+    }
+  });
+  return progress;
+}

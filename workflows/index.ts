@@ -1,0 +1,3 @@
+export { batchWorkflow } from './batch';
+export { sweepTickWorkflow } from './tick';
+export { tierWorkflow } from './tier';
