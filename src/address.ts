@@ -70,7 +70,8 @@ function describeChar(ch: string): string {
 /** Validates untrusted text as a Solana address. Never trims: whitespace is an error. */
 export function checkAddress(text: string): AddressCheck {
   if (text.length === 0) return { ok: false, reason: 'empty address' };
-  if (text.length > MAX_LENGTH) {
+  // Far too long: say so without scanning it (import lines can be megabytes).
+  if (text.length > 2 * MAX_LENGTH) {
     return { ok: false, reason: `too long: ${text.length} characters, an address has 32 to 44` };
   }
   let position = 0;
@@ -80,8 +81,8 @@ export function checkAddress(text: string): AddressCheck {
       return { ok: false, reason: `invalid character ${describeChar(ch)} at position ${position}: not base58` };
     }
   }
-  if (text.length < MIN_LENGTH) {
-    return { ok: false, reason: `too short: ${text.length} characters, an address has 32 to 44` };
+  if (text.length < MIN_LENGTH || text.length > MAX_LENGTH) {
+    return { ok: false, reason: `too ${text.length < MIN_LENGTH ? 'short' : 'long'}: ${text.length} characters, an address has 32 to 44` };
   }
   const bytes = base58Decode(text)!;
   if (bytes.length !== 32) {

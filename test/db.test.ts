@@ -97,7 +97,7 @@ describe('batch writes', () => {
   });
 
   it('never replaces a balance read at a newer slot with one read at an older slot', async () => {
-    const result = await write('lagging/0/0', 105n, [9n, 9n, 9n, 9n, 9n]);
+    const result = await write('lagging/0/0', 95n, [9n, 9n, 9n, 9n, 9n]);
     expect(result.changed).toBe(0);
     expect(result.stale).toBe(5);
     expect((await stored())[1]).toEqual([2n, 110n]);

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { base58Decode, base58Encode, checkAddress } from '../src/address';
+import { testAddresses } from './helpers/addresses';
+
+describe('address validation', () => {
+  it('accepts real addresses', () => {
+    for (const a of ['11111111111111111111111111111111', 'So11111111111111111111111111111111111111112', ...testAddresses(50)]) {
+      expect(checkAddress(a)).toEqual({ ok: true, address: a });
+    }
+  });
+
+  it.each([
+    ['', 'empty address'],
+    ['abc', 'too short: 3 characters'],
+    ['1'.repeat(45), 'too long: 45 characters'],
+    ['1'.repeat(10_000_000), 'too long: 10000000 characters'],
+    ['0'.repeat(32), "invalid character '0' (U+0030) at position 1"],
+    [`${'2'.repeat(40)}l`, "invalid character 'l' (U+006C) at position 41"],
+    [` ${testAddresses(1)[0]}`, 'invalid character U+0020 at position 1'],
+    [`${testAddresses(1)[0]}\u200b`, 'invalid character U+200B'],
+    ["'; DROP TABLE wallets; --", "invalid character '''"],
+    ['z'.repeat(44), 'decodes to 33 bytes'],
+    ['2'.repeat(32), 'decodes to 23 bytes'],
+  ])('refuses %j: %s', (text, reason) => {
+    const result = checkAddress(text);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.reason).toContain(reason);
+  });
+
+  it('base58 round-trips bytes, leading zeros included', () => {
+    const bytes = Uint8Array.from([0, 0, 1, 2, 255, ...new Array(27).fill(7)]);
+    expect(base58Decode(base58Encode(bytes))).toEqual(bytes);
+  });
+});

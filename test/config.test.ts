@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeConfig, loadConfig } from '../src/config';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('has working defaults', () => {
+    const config = loadConfig({});
+    expect(config.temporal).toEqual({ address: 'localhost:7233', namespace: 'default', taskQueue: 'balance-tracker', rpcTaskQueue: 'balance-tracker-rpc' });
+    expect(config.tierIntervalsMs).toEqual({ high: 30_000, medium: 300_000, low: 3_600_000 });
+    expect(config.rpcUrl).toBeNull();
+    expect(config.rpcMaxRps).toBe(50);
+    expect(config.commitment).toBe('confirmed');
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'balances',
+      DATABASE_URL: 'postgresql://app:pw@db:5432/bt',
+      SOLANA_RPC_URL: 'https://rpc.example.com/?api-key=abc',
+      SOLANA_COMMITMENT: 'finalized',
+      RPC_MAX_RPS: '12.5',
+      TIER_HIGH_INTERVAL: '10s',
+      TIER_MEDIUM_INTERVAL: '2m',
+      TIER_LOW_INTERVAL: '6h',
+    });
+    expect(config).toMatchObject({
+      temporal: { address: 'temporal.internal:7233', namespace: 'balances' },
+      databaseUrl: 'postgresql://app:pw@db:5432/bt',
+      rpcUrl: 'https://rpc.example.com/?api-key=abc',
+      commitment: 'finalized',
+      rpcMaxRps: 12.5,
+      tierIntervalsMs: { high: 10_000, medium: 120_000, low: 21_600_000 },
+    });
+  });
+
+  it.each([
+    ['TEMPORAL_ADDRESS', 'localhost', "TEMPORAL_ADDRESS: expected host:port, got 'localhost'"],
+    ['DATABASE_URL', 'mysql://x@y/z', "DATABASE_URL: expected a postgres or postgresql URL, got 'mysql://y/***'"],
+    ['SOLANA_RPC_URL', 'ftp://rpc.example.com/key123', "SOLANA_RPC_URL: expected a http or https URL, got 'ftp://rpc.example.com/***'"],
+    ['SOLANA_RPC_URL', 'not a url', "SOLANA_RPC_URL: expected a http or https URL, got '***'"],
+    ['SOLANA_COMMITMENT', 'max', "SOLANA_COMMITMENT: expected one of processed, confirmed, finalized, got 'max'"],
+    ['RPC_MAX_RPS', '0', "RPC_MAX_RPS: expected a number from 0.01 to 100000, got '0'"],
+    ['RPC_MAX_RPS', 'fast', "RPC_MAX_RPS: expected a number from 0.01 to 100000, got 'fast'"],
+    ['TIER_HIGH_INTERVAL', '30', "TIER_HIGH_INTERVAL: expected a duration like 30s, 5m or 1h (at least 1s), got '30'"],
+    ['TIER_MEDIUM_INTERVAL', '500ms', "TIER_MEDIUM_INTERVAL: expected a duration like 30s, 5m or 1h (at least 1s), got '500ms'"],
+    ['TIER_LOW_INTERVAL', '-1h', "TIER_LOW_INTERVAL: expected a duration like 30s, 5m or 1h (at least 1s), got '-1h'"],
+    ['SWEEP_CONCURRENCY', '1.5', "SWEEP_CONCURRENCY: expected an integer from 1 to 256, got '1.5'"],
+    ['BATCHES_PER_CHILD', '1000', "BATCHES_PER_CHILD: expected an integer from 1 to 100, got '1000'"],
+    ['METRICS_PORT', '70000', "METRICS_PORT: expected an integer from 1 to 65535, got '70000'"],
+    ['LOG_LEVEL', 'loud', "LOG_LEVEL: expected one of debug, info, warn, error, got 'loud'"],
+  ])('%s=%s is refused with a message naming the variable', (name, value, message) => {
+    expect(problems({ [name]: value })).toEqual([message]);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problems({ RPC_MAX_RPS: 'x', LOG_LEVEL: 'y' })).toHaveLength(2);
+  });
+
+  it('never shows the RPC key or the database password when described', () => {
+    const shown = JSON.stringify(describeConfig(loadConfig({ SOLANA_RPC_URL: 'https://rpc.example.com/v2/SECRETKEY', DATABASE_URL: 'postgres://app:hunter22@db/bt' })));
+    expect(shown).not.toContain('SECRETKEY');
+    expect(shown).not.toContain('hunter22');
+    expect(shown).toContain('https://rpc.example.com/***');
+    expect(shown).toContain('postgres://app:***@db/bt');
+  });
+});
