@@ -1,0 +1,125 @@
+// What a commercial RPC provider in front of the validator adds: latency, a rate limit
+// answered with HTTP 429 + Retry-After, and faults (5xx, hung requests, broken bodies).
+// Every behaviour is a knob that can change at runtime; the randomness is seeded.
+
+import { createRng, type Rng } from './random';
+
+export interface ProviderKnobs {
+  /** Added before every answer, in ms. */
+  latencyMs: number;
+  /** The delay is latencyMs ± jitterMs (uniform, never below 0). */
+  jitterMs: number;
+  /** HTTP requests accepted per sliding second; 0 means no limit. */
+  rateLimitRps: number;
+  /** Retry-After sent with a 429; 0 means the seconds until the window frees a place (at least 1). */
+  retryAfterSeconds: number;
+  /** Fraction of requests answered 500 or 503. */
+  errorRate: number;
+  /** Fraction of requests never answered (until the client gives up or the server stops). */
+  hangRate: number;
+  /** Fraction of requests answered 200 with a truncated or non-JSON body. */
+  malformedRate: number;
+}
+
+export const DEFAULT_KNOBS: Readonly<ProviderKnobs> = {
+  latencyMs: 0,
+  jitterMs: 0,
+  rateLimitRps: 0,
+  retryAfterSeconds: 0,
+  errorRate: 0,
+  hangRate: 0,
+  malformedRate: 0,
+};
+
+export const KNOB_NAMES = Object.keys(DEFAULT_KNOBS) as (keyof ProviderKnobs)[];
+
+export type Fault = 'hang' | 'error' | 'malformed' | null;
+
+const WINDOW_MS = 1000;
+const RATES = ['errorRate', 'hangRate', 'malformedRate'] as const;
+
+/** Validates a partial knob update from untrusted input; throws RangeError naming the knob. */
+function checkKnobs(input: unknown): Partial<ProviderKnobs> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new RangeError('knobs must be a JSON object');
+  }
+  const out: Partial<ProviderKnobs> = {};
+  for (const [name, value] of Object.entries(input)) {
+    if (!(KNOB_NAMES as string[]).includes(name)) {
+      throw new RangeError(`unknown knob "${name}"; the knobs are ${KNOB_NAMES.join(', ')}`);
+    }
+    const knob = name as keyof ProviderKnobs;
+    const rate = (RATES as readonly string[]).includes(knob);
+    const integer = knob === 'rateLimitRps' || knob === 'retryAfterSeconds';
+    const max = rate ? 1 : 3_600_000;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max || (integer && !Number.isInteger(value))) {
+      const kind = rate ? 'a number from 0 to 1' : integer ? `an integer from 0 to ${max}` : `a number of ms from 0 to ${max}`;
+      throw new RangeError(`knob ${name} must be ${kind}, got ${JSON.stringify(value)}`);
+    }
+    out[knob] = value;
+  }
+  return out;
+}
+
+export class Provider {
+  private current: ProviderKnobs;
+  private readonly rng: Rng;
+  /** Times (performance.now) of the requests accepted in the last second, oldest first. */
+  private readonly accepted: number[] = [];
+
+  constructor(seed: string, knobs: Partial<ProviderKnobs> = {}) {
+    this.rng = createRng(`${seed}/provider`);
+    this.current = { ...DEFAULT_KNOBS };
+    this.update(knobs);
+  }
+
+  get knobs(): ProviderKnobs {
+    return { ...this.current };
+  }
+
+  /** Applies a partial update atomically; the three fault rates together may not exceed 1. */
+  update(partial: Partial<ProviderKnobs>): ProviderKnobs {
+    const next = { ...this.current, ...checkKnobs(partial) };
+    const total = next.errorRate + next.hangRate + next.malformedRate;
+    if (total > 1) throw new RangeError(`errorRate + hangRate + malformedRate must not exceed 1, got ${total}`);
+    this.current = next;
+    return this.knobs;
+  }
+
+  /** Null when the request is within the rate limit, else the Retry-After seconds for its 429. */
+  admit(now: number): number | null {
+    while (this.accepted.length > 0 && this.accepted[0]! <= now - WINDOW_MS) this.accepted.shift();
+    const limit = this.current.rateLimitRps;
+    if (limit > 0 && this.accepted.length >= limit) {
+      if (this.current.retryAfterSeconds > 0) return this.current.retryAfterSeconds;
+      return Math.max(1, Math.ceil((this.accepted[0]! + WINDOW_MS - now) / 1000));
+    }
+    this.accepted.push(now);
+    return null;
+  }
+
+  fault(): Fault {
+    const { hangRate, errorRate, malformedRate } = this.current;
+    const draw = this.rng.float();
+    if (draw < hangRate) return 'hang';
+    if (draw < hangRate + errorRate) return 'error';
+    if (draw < hangRate + errorRate + malformedRate) return 'malformed';
+    return null;
+  }
+
+  delayMs(): number {
+    const { latencyMs, jitterMs } = this.current;
+    if (jitterMs === 0) return latencyMs;
+    return Math.max(0, latencyMs + (this.rng.float() * 2 - 1) * jitterMs);
+  }
+
+  errorStatus(): 500 | 503 {
+    return this.rng.float() < 0.5 ? 500 : 503;
+  }
+
+  /** A body that is not the JSON it should be: cut short, or a proxy's HTML page. */
+  malform(body: string): string {
+    if (body.length > 1 && this.rng.float() < 0.5) return body.slice(0, Math.floor(body.length / 2));
+    return '<html><head><title>502 Bad Gateway</title></head><body>upstream error</body></html>\n';
+  }
+}

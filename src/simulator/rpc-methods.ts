@@ -1,0 +1,294 @@
+// The validator's JSON-RPC 2.0 surface for the methods a balance tracker uses:
+// request envelope rules from jsonrpc-core (paritytech/jsonrpc core/src/io.rs,
+// core/src/types/request.rs, core/src/types/error.rs), method behaviour from agave
+// (rpc/src/rpc.rs, rpc-client-api/src/custom_error.rs, account-decoder).
+
+import { createHash } from 'node:crypto';
+import { toJson, type JsonOut } from './json';
+import {
+  asString,
+  asStringArray,
+  expectNoParams,
+  parseAccountConfig,
+  parseContextConfig,
+  positional,
+  RpcError,
+  verifyPubkey,
+  INVALID_PARAMS,
+  type Commitment,
+  type ContextConfig,
+  type Encoding,
+  type Params,
+} from './rpc-params';
+import { U64_MAX, type World } from './world';
+
+/** What getVersion reports; also each response's context.apiVersion (RpcApiVersion). */
+const SOLANA_CORE_VERSION = '2.2.20';
+const FEATURE_SET = 3294202862;
+
+/** rpc-client-api/src/request.rs: MAX_MULTIPLE_ACCOUNTS. */
+const MAX_MULTIPLE_ACCOUNTS = 100;
+const SYSTEM_PROGRAM = '11111111111111111111111111111111';
+/**
+ * zstd frame of zero bytes (what `zstd --no-check` writes for empty input). Wallets hold no
+ * data, so every base64+zstd payload is this frame; a client decompresses it to nothing.
+ */
+const EMPTY_ZSTD_BASE64 = 'KLUv/SAAAQAA';
+
+/**
+ * How far each commitment trails the newest slot. Finalized is ~32 slots behind on a real
+ * cluster (a root needs 32 confirmed descendants); confirmed trails by about one.
+ */
+export const COMMITMENT_LAG: Record<Commitment, number> = { processed: 0, confirmed: 1, finalized: 32 };
+
+// jsonrpc-core ErrorCode descriptions (core/src/types/error.rs).
+const PARSE_ERROR = { code: -32700, message: 'Parse error' };
+const INVALID_REQUEST = { code: -32600, message: 'Invalid request' };
+const METHOD_NOT_FOUND = { code: -32601, message: 'Method not found' };
+// Error::invalid_version(), for a call without "jsonrpc": "2.0".
+const INVALID_VERSION = { code: -32600, message: 'Unsupported JSON-RPC protocol version' };
+// rpc-client-api/src/custom_error.rs: JSON_RPC_SERVER_ERROR_MIN_CONTEXT_SLOT_NOT_REACHED.
+const MIN_CONTEXT_SLOT_NOT_REACHED = -32016;
+
+const METHODS = ['getAccountInfo', 'getBalance', 'getHealth', 'getMultipleAccounts', 'getSlot', 'getVersion'] as const;
+export type Method = (typeof METHODS)[number];
+/** A call's method for the counters: unsupported names and unreadable calls are lumped. */
+export type MethodLabel = Method | '<unknown>' | '<invalid>';
+
+export interface CallRecord {
+  method: MethodLabel;
+  ok: boolean;
+}
+
+export interface RpcReply {
+  /** Response text; null when every call was a notification (HTTP 200, empty body). */
+  body: string | null;
+  calls: CallRecord[];
+}
+
+type Id = null | number | string;
+
+/** Answers one HTTP request body (a single call or a batch) as the validator would. */
+export function handleRpc(text: string, world: World): RpcReply {
+  let request: unknown;
+  try {
+    request = JSON.parse(text);
+  } catch {
+    return { body: `${failure(null, PARSE_ERROR, true)}\n`, calls: [{ method: '<invalid>', ok: false }] };
+  }
+  if (!Array.isArray(request)) {
+    const { output, call } = handleCall(request, world);
+    return { body: output === null ? null : `${output}\n`, calls: [call] };
+  }
+  // A batch answers in call order and leaves notifications out; an empty or
+  // all-notification batch has no response at all (jsonrpc-core io.rs outputs_as_batch).
+  const outputs: string[] = [];
+  const calls: CallRecord[] = [];
+  for (const item of request) {
+    const { output, call } = handleCall(item, world);
+    calls.push(call);
+    if (output !== null) outputs.push(output);
+  }
+  return { body: outputs.length === 0 ? null : `[${outputs.join(',')}]\n`, calls };
+}
+
+/**
+ * What a body asks, without running it (also for requests the provider refuses): the
+ * method label of each call, and a key that is equal for equal questions. The key leaves
+ * the ids out, since a client's retry of the same calls comes with new ids.
+ */
+export function inspectRequest(text: string): { methods: MethodLabel[]; key: string } {
+  let request: unknown;
+  try {
+    request = JSON.parse(text);
+  } catch {
+    return { methods: ['<invalid>'], key: digest(text) };
+  }
+  const items = Array.isArray(request) ? request : [request];
+  const methods: MethodLabel[] = [];
+  const questions: unknown[] = [];
+  for (const item of items) {
+    const shape = classify(item);
+    methods.push(shape.kind === 'invalid' ? '<invalid>' : labelOf(shape.method));
+    questions.push(shape.kind === 'invalid' ? item : [shape.method, shape.params ?? null]);
+  }
+  return { methods, key: digest(JSON.stringify(questions)) };
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 16);
+}
+
+type Shape =
+  | { kind: 'invalid'; id: Id }
+  | { kind: 'call'; versioned: boolean; method: string; params: Params; id: Id; notification: boolean };
+
+/**
+ * jsonrpc-core's Call: a MethodCall or Notification with only the fields jsonrpc, method,
+ * params, id (deny_unknown_fields); anything else is Invalid, keeping the id if readable.
+ */
+function classify(value: unknown): Shape {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'invalid', id: null };
+  const fields = value as Record<string, unknown>;
+  const idField = fields.id;
+  const id: Id | undefined = isId(idField) ? idField : undefined;
+  const invalid: Shape = { kind: 'invalid', id: id ?? null };
+  if (Object.keys(fields).some((key) => !['jsonrpc', 'method', 'params', 'id'].includes(key))) return invalid;
+  // Version accepts only "2.0"; absent or null leaves the version unset.
+  const version = fields.jsonrpc;
+  if (version !== undefined && version !== null && version !== '2.0') return invalid;
+  if (typeof fields.method !== 'string') return invalid;
+  const params = fields.params;
+  if (params !== undefined && params !== null && typeof params !== 'object') return invalid;
+  const notification = !('id' in fields);
+  if (!notification && id === undefined) return invalid;
+  return {
+    kind: 'call',
+    versioned: version === '2.0',
+    method: fields.method,
+    params: (params ?? undefined) as Params,
+    id: id ?? null,
+    notification,
+  };
+}
+
+/** jsonrpc-core Id: null, a u64, or a string. */
+function isId(value: unknown): value is Id {
+  return (
+    value === null ||
+    typeof value === 'string' ||
+    (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 2 ** 64 - 1)
+  );
+}
+
+function labelOf(method: string): MethodLabel {
+  return (METHODS as readonly string[]).includes(method) ? (method as Method) : '<unknown>';
+}
+
+function handleCall(value: unknown, world: World): { output: string | null; call: CallRecord } {
+  const shape = classify(value);
+  if (shape.kind === 'invalid') {
+    return { output: failure(shape.id, INVALID_REQUEST, true), call: { method: '<invalid>', ok: false } };
+  }
+  const method = labelOf(shape.method);
+  if (!shape.versioned) {
+    // A notification with a bad version is dropped silently; a call gets an answer
+    // without the "jsonrpc" member, since it did not speak 2.0 (Output::from with None).
+    const output = shape.notification ? null : failure(shape.id, INVALID_VERSION, false);
+    return { output, call: { method, ok: false } };
+  }
+  let result: JsonOut;
+  try {
+    result = run(shape.method, shape.params, world);
+  } catch (error) {
+    if (!(error instanceof RpcError)) throw error;
+    const output = shape.notification ? null : failure(shape.id, error, true);
+    return { output, call: { method, ok: false } };
+  }
+  const output = shape.notification ? null : toJson({ jsonrpc: '2.0', result, id: shape.id });
+  return { output, call: { method, ok: true } };
+}
+
+function failure(id: Id, error: { code: number; message: string; data?: JsonOut }, versioned: boolean): string {
+  const body = { code: error.code, message: error.message, data: error.data };
+  return toJson(versioned ? { jsonrpc: '2.0', error: body, id } : { error: body, id });
+}
+
+function run(method: string, params: Params, world: World): JsonOut {
+  switch (method) {
+    case 'getAccountInfo': {
+      // Encoding defaults differ per method in agave: Binary here, Base64 for getMultipleAccounts.
+      // serde parses every argument before the method body verifies the pubkey.
+      const [pubkey, config] = positional(params, 1, 2);
+      const text = asString(pubkey);
+      const options = parseAccountConfig(config);
+      const key = verifyPubkey(text);
+      const slot = bankSlot(world, options);
+      return response(slot, encodeAccount(world.lamportsAt(key, slot), options.encoding ?? 'binary'));
+    }
+    case 'getMultipleAccounts': {
+      const [pubkeys, config] = positional(params, 1, 2);
+      const texts = asStringArray(pubkeys);
+      const options = parseAccountConfig(config);
+      if (texts.length > MAX_MULTIPLE_ACCOUNTS) {
+        throw new RpcError(INVALID_PARAMS, `Too many inputs provided; max ${MAX_MULTIPLE_ACCOUNTS}`);
+      }
+      const keys = texts.map(verifyPubkey);
+      const slot = bankSlot(world, options);
+      const encoding = options.encoding ?? 'base64';
+      return response(
+        slot,
+        keys.map((key) => encodeAccount(world.lamportsAt(key, slot), encoding)),
+      );
+    }
+    case 'getBalance': {
+      const [pubkey, config] = positional(params, 1, 2);
+      const text = asString(pubkey);
+      const options = parseContextConfig(config);
+      const key = verifyPubkey(text);
+      const slot = bankSlot(world, options);
+      return response(slot, world.lamportsAt(key, slot));
+    }
+    case 'getSlot': {
+      const [config] = positional(params, 0, 1);
+      return bankSlot(world, parseContextConfig(config));
+    }
+    case 'getHealth':
+      expectNoParams(params);
+      return 'ok';
+    case 'getVersion':
+      expectNoParams(params);
+      return { 'solana-core': SOLANA_CORE_VERSION, 'feature-set': FEATURE_SET };
+    default:
+      throw new RpcError(METHOD_NOT_FOUND.code, METHOD_NOT_FOUND.message);
+  }
+}
+
+/**
+ * The slot of the bank a commitment reads from; the default commitment is finalized
+ * (CommitmentConfig::default). JsonRpcRequestProcessor::get_bank_with_config refuses
+ * a bank older than minContextSlot with MinContextSlotNotReached { context_slot }.
+ */
+function bankSlot(world: World, config: ContextConfig): number {
+  const slot = Math.max(0, world.slot() - COMMITMENT_LAG[config.commitment ?? 'finalized']);
+  if (config.minContextSlot !== undefined && slot < config.minContextSlot) {
+    throw new RpcError(MIN_CONTEXT_SLOT_NOT_REACHED, 'Minimum context slot has not been reached', { contextSlot: slot });
+  }
+  return slot;
+}
+
+function response(slot: number, value: JsonOut): JsonOut {
+  return { context: { slot, apiVersion: SOLANA_CORE_VERSION }, value };
+}
+
+/**
+ * UiAccount of a system wallet (account-decoder encode_ui_account), or null when the
+ * account does not exist. Wallets hold no data, so every data slice is empty too.
+ * jsonParsed finds no parser for empty system-account data and falls back to base64.
+ */
+function encodeAccount(lamports: bigint, encoding: Encoding): JsonOut {
+  if (lamports === 0n) return null;
+  return {
+    lamports,
+    data: encodeEmptyData(encoding),
+    owner: SYSTEM_PROGRAM,
+    executable: false,
+    // Rent-exempt accounts carry RENT_EXEMPT_RENT_EPOCH = u64::MAX.
+    rentEpoch: U64_MAX,
+    space: 0,
+  };
+}
+
+function encodeEmptyData(encoding: Encoding): JsonOut {
+  switch (encoding) {
+    case 'binary':
+      return ''; // UiAccountData::LegacyBinary: a bare base58 string
+    case 'base58':
+      return ['', 'base58'];
+    case 'base64':
+    case 'jsonParsed':
+      return ['', 'base64'];
+    case 'base64+zstd':
+      return [EMPTY_ZSTD_BASE64, 'base64+zstd'];
+  }
+}
