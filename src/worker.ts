@@ -1,10 +1,11 @@
 // The worker process: serves the workflows and main activities on one task queue, and the
 // RPC activities on their own queue whose task-queue rate limit is the RPC budget.
 
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type LogLevel as SdkLogLevel, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, createRpcActivities, type ActivityDeps } from '../activities';
-import type { Config } from './config';
+import type { Config, LogLevel } from './config';
 import { connect, type Sql } from './db/client';
 import { migrate } from './db/migrate';
 import { log } from './log';
@@ -12,7 +13,7 @@ import { createBalanceReader } from './rpc/balances';
 import { ensureSchedules } from './schedules';
 import { startTierWorkflows } from './tier-control';
 
-const WORKFLOWS_PATH = require.resolve('../workflows');
+const WORKFLOWS_PATH = join(__dirname, '../workflows/index.ts');
 
 export function bundleWorkflows(): Promise<WorkflowBundle> {
   return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
@@ -26,6 +27,29 @@ const quietBundlerLogger = {
   warn: (message: string) => log.warn(message),
   error: (message: string) => log.error(message),
 };
+
+const SDK_LEVELS: Record<LogLevel, SdkLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
+let runtimeInstalled = false;
+
+/**
+ * Routes the Temporal SDK's logs (workflow and activity ids included) through our logger,
+ * so they are structured and redacted like every other line. Once per process, before any
+ * NativeConnection; the SDK's per-state chatter is kept at warn unless LOG_LEVEL=debug.
+ */
+export function installRuntime(level: LogLevel): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdkLevel = level === 'debug' ? 'DEBUG' : SDK_LEVELS[level === 'info' ? 'warn' : level];
+  Runtime.install({
+    logger: new DefaultLogger(sdkLevel, ({ level: entryLevel, message, meta }) => {
+      const fields = { source: 'temporal', ...meta };
+      if (entryLevel === 'ERROR') log.error(message, fields);
+      else if (entryLevel === 'WARN') log.warn(message, fields);
+      else if (entryLevel === 'INFO') log.info(message, fields);
+      else log.debug(message, fields);
+    }),
+  });
+}
 
 export interface WorkerSet {
   run(): Promise<void>;
@@ -60,7 +84,8 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
     taskQueue: config.temporal.rpcTaskQueue,
     activities: createRpcActivities(deps),
     // Enforced by the Temporal server for the whole queue, so the budget holds across any number
-    // of workers. Each RPC activity makes at most one call, retries included.
+    // of workers. Each RPC activity makes at most one call, retries included. The server's limiter
+    // is a token bucket: a sustained RPC_MAX_RPS with bursts of one second's worth after idle.
     maxTaskQueueActivitiesPerSecond: config.rpcMaxRps,
   });
   return {
@@ -84,6 +109,7 @@ function requireRpcUrl(config: Config): string {
  */
 export async function runWorker(config: Config): Promise<void> {
   requireRpcUrl(config);
+  installRuntime(config.logLevel);
   const sql = connect(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const clientConnection = await Connection.connect({ address: config.temporal.address });

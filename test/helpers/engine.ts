@@ -1,0 +1,105 @@
+// A running engine for tests: a fresh database, a simulator, and the real workers
+// connected to the run's shared dev server on a task queue of their own.
+
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { type Config, loadConfig } from '../../src/config';
+import { connect, type Sql } from '../../src/db/client';
+import { migrate } from '../../src/db/migrate';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/simulator/server';
+import { type Tier, tierWorkflowId } from '../../src/tiers';
+import { bundleWorkflows, createWorkers, installRuntime, type WorkerSet } from '../../src/worker';
+import { progressQuery, type TierProgress } from '../../workflows/definitions';
+import { freshDatabase } from './database';
+import { resetNamespace } from './temporal';
+
+let bundle: Promise<WorkflowBundle> | undefined;
+/** Bundling workflows takes seconds; one bundle serves every worker of a test file. */
+export const sharedBundle = (): Promise<WorkflowBundle> => (bundle ??= bundleWorkflows());
+
+export interface Engine {
+  config: Config;
+  sql: Sql;
+  sim: SimulatorHandle;
+  client: Client;
+  /** Starts the workers (again, after stopWorkers). */
+  startWorkers(): Promise<void>;
+  stopWorkers(): Promise<void>;
+  progress(tier: Tier): Promise<TierProgress>;
+  /** Waits until the tier has completed `count` sweeps in total; returns its progress. */
+  waitForSweeps(tier: Tier, count: number, timeoutMs?: number): Promise<TierProgress>;
+  stop(): Promise<void>;
+}
+
+export interface EngineOptions {
+  env?: Record<string, string>;
+  simulator?: SimulatorOptions;
+  /** Appended to SOLANA_RPC_URL's path, e.g. an API key, to check it never leaks. */
+  rpcPathSuffix?: string;
+}
+
+export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
+  installRuntime('warn');
+  const address = inject('temporalAddress');
+  const db = await freshDatabase('engine');
+  const sql = connect(db.url, { max: 10 });
+  await migrate(sql);
+  const sim = await startSimulator({ port: 0, slotMs: 0, ...options.simulator });
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: address,
+    DATABASE_URL: db.url,
+    SOLANA_RPC_URL: `${sim.url}${options.rpcPathSuffix ?? ''}`,
+    TASK_QUEUE: `bt-test-${randomUUID().slice(0, 8)}`,
+    RPC_MAX_RPS: '1000',
+    ...options.env,
+  });
+  const clientConnection = await Connection.connect({ address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  await resetNamespace(client);
+  const connection = await NativeConnection.connect({ address });
+
+  let workers: WorkerSet | null = null;
+  let running: Promise<void> | null = null;
+  const engine: Engine = {
+    config,
+    sql,
+    sim,
+    client,
+    async startWorkers() {
+      workers = await createWorkers({ config, sql, client, connection, workflowBundle: await sharedBundle() });
+      running = workers.run();
+    },
+    async stopWorkers() {
+      workers?.shutdown();
+      await running;
+      workers = null;
+      running = null;
+    },
+    progress: (tier) => client.workflow.getHandle(tierWorkflowId(tier)).query(progressQuery),
+    async waitForSweeps(tier, count, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const progress = await engine.progress(tier).catch(() => null);
+        if (progress && progress.totals.sweeps >= count) return progress;
+        if (Date.now() > deadline) {
+          throw new Error(`tier ${tier} did not reach ${count} sweeps: ${JSON.stringify(progress)}`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    async stop() {
+      await resetNamespace(client);
+      await engine.stopWorkers();
+      await connection.close();
+      await clientConnection.close();
+      await sim.stop();
+      await sql.end({ timeout: 5 });
+      await db.drop();
+    },
+  };
+  await engine.startWorkers();
+  return engine;
+}
+

@@ -1,0 +1,127 @@
+// Operators drive the cadence with the Temporal CLI and tctl; the tier workflow obeys.
+
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Address } from '../src/address';
+import { addWallets } from '../src/db/wallets';
+import { ensureSchedules, readScheduleState } from '../src/schedules';
+import { startTierWorkflows } from '../src/tier-control';
+import { ensureTctl, ensureTemporalCli } from '../src/toolchain/binaries';
+import { type Engine, startEngine } from './helpers/engine';
+
+const run = promisify(execFile);
+const SCHEDULE = 'balance-sweep-high';
+
+describe('tier schedules', () => {
+  let engine: Engine;
+  let temporal: (...args: string[]) => Promise<string>;
+  let tctl: (...args: string[]) => Promise<string>;
+
+  const sweeps = async () => (await engine.progress('high')).totals.sweeps;
+  const settle = async () => {
+    // Lets an in-flight tick finish before counting.
+    await new Promise((r) => setTimeout(r, 1_500));
+    return sweeps();
+  };
+
+  beforeAll(async () => {
+    engine = await startEngine({ simulator: { wallets: 200, seed: 3 }, env: { TIER_HIGH_INTERVAL: '1h' } });
+    await addWallets(engine.sql, engine.sim.world.addresses(0, 200) as Address[], 'high');
+    const address = engine.config.temporal.address;
+    const temporalBin = await ensureTemporalCli();
+    const tctlBin = await ensureTctl();
+    temporal = async (...args) => (await run(temporalBin, [...args, '--address', address, '--namespace', 'default'])).stdout;
+    tctl = async (...args) => (await run(tctlBin, ['--address', address, '--namespace', 'default', ...args])).stdout;
+    expect(await ensureSchedules(engine.client, engine.config)).toEqual(['high', 'medium', 'low']);
+    await startTierWorkflows(engine.client, engine.config);
+  });
+  afterAll(() => engine?.stop());
+
+  it('never overwrites a schedule at start-up', async () => {
+    expect(await ensureSchedules(engine.client, engine.config)).toEqual([]);
+    expect((await readScheduleState(engine.client, 'high'))?.intervalMs).toBe(3_600_000);
+  });
+
+  it('`temporal schedule trigger` makes the tier sweep now', async () => {
+    const before = await sweeps();
+    await temporal('schedule', 'trigger', '--schedule-id', SCHEDULE);
+    const progress = await engine.waitForSweeps('high', before + 1);
+    expect(progress.lastSweep?.reason).toBe('schedule');
+  });
+
+  it('`tctl schedule trigger` makes the tier sweep now', async () => {
+    const before = await sweeps();
+    await tctl('schedule', 'trigger', '--sid', SCHEDULE);
+    await engine.waitForSweeps('high', before + 1);
+  });
+
+  it('an interval update through the Temporal CLI changes the cadence and what counts as due', async () => {
+    const described = JSON.parse(await temporal('schedule', 'describe', '--schedule-id', SCHEDULE, '--output', 'json'));
+    expect(described.schedule.spec.interval[0].interval).toBe('3600s');
+    // `schedule update` replaces the whole schedule, so the action is given again.
+    await temporal(
+      'schedule', 'update', '--schedule-id', SCHEDULE, '--interval', '2s',
+      '--workflow-id', SCHEDULE, '--type', 'sweepTickWorkflow', '--task-queue', engine.config.temporal.taskQueue,
+      '--input', '{"tier":"high"}', '--overlap-policy', 'BufferOne',
+    );
+    const before = await sweeps();
+    const progress = await engine.waitForSweeps('high', before + 2, 30_000);
+    expect(progress.intervalMs).toBe(2_000);
+    expect(progress.lastSweep?.intervalMs).toBe(2_000);
+  });
+
+  it('an interval update through tctl changes the cadence too', async () => {
+    await tctl(
+      'schedule', 'update', '--sid', SCHEDULE, '--interval', '3s',
+      '--wid', SCHEDULE, '--wt', 'sweepTickWorkflow', '--tq', engine.config.temporal.taskQueue,
+      '--input', '{"tier":"high"}', '--overlap_policy', 'BufferOne',
+    );
+    expect((await readScheduleState(engine.client, 'high'))?.intervalMs).toBe(3_000);
+    const before = await sweeps();
+    const progress = await engine.waitForSweeps('high', before + 2, 30_000);
+    expect(progress.lastSweep?.intervalMs).toBe(3_000);
+  });
+
+  it('pause through tctl stops sweeps and shows as paused; unpause through the Temporal CLI resumes them', async () => {
+    await tctl('schedule', 'toggle', '--sid', SCHEDULE, '--pause', '--reason', 'test');
+    const paused = await settle();
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(await sweeps()).toBe(paused);
+    // A manual trigger still runs while paused, and the sweep sees the pause.
+    await temporal('schedule', 'trigger', '--schedule-id', SCHEDULE);
+    expect((await engine.waitForSweeps('high', paused + 1)).paused).toBe(true);
+
+    await temporal('schedule', 'toggle', '--unpause', '--schedule-id', SCHEDULE, '--reason', 'test');
+    const progress = await engine.waitForSweeps('high', paused + 3, 30_000);
+    expect(progress.paused).toBe(false);
+  });
+
+  it('pause through the Temporal CLI and unpause through tctl work the same way', async () => {
+    await temporal('schedule', 'toggle', '--pause', '--schedule-id', SCHEDULE, '--reason', 'test');
+    const paused = await settle();
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(await sweeps()).toBe(paused);
+    await tctl('schedule', 'toggle', '--sid', SCHEDULE, '--unpause', '--reason', 'test');
+    await engine.waitForSweeps('high', paused + 2, 30_000);
+  });
+
+  it('a backfill runs coalesced sweeps', async () => {
+    await temporal('schedule', 'toggle', '--pause', '--schedule-id', SCHEDULE, '--reason', 'backfill test');
+    const before = await settle();
+    // Slow sweeps, so that ticks pile up behind a running one.
+    engine.sim.setKnobs({ latencyMs: 1_500, jitterMs: 0 });
+    const end = new Date();
+    const start = new Date(end.getTime() - 60_000);
+    // 30 ticks at the 2s interval, asked for at once.
+    await temporal('schedule', 'backfill', '--schedule-id', SCHEDULE, '--start-time', start.toISOString(), '--end-time', end.toISOString(), '--overlap-policy', 'AllowAll');
+    const progress = await engine.waitForSweeps('high', before + 1, 30_000);
+    await new Promise((r) => setTimeout(r, 5_000));
+    const after = await engine.progress('high');
+    // Far fewer sweeps than ticks: requests that arrive while one waits fold into it.
+    expect(after.totals.sweeps - before).toBeGreaterThanOrEqual(1);
+    expect(after.totals.sweeps - before).toBeLessThan(10);
+    expect(after.coalescedRequests).toBeGreaterThanOrEqual(progress.coalescedRequests);
+    expect(after.coalescedRequests).toBeGreaterThan(0);
+  });
+});
