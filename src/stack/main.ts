@@ -1,0 +1,120 @@
+// `npm start`: the whole service on one machine with no configuration. It starts what is
+// not given (a Temporal dev server unless TEMPORAL_ADDRESS is set, the RPC simulator unless
+// SOLANA_RPC_URL is set), makes sure Postgres and the database exist, runs the worker, and
+// stops everything it started on Ctrl-C.
+
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Config, ConfigError, loadConfig } from '../config';
+import { connect } from '../db/client';
+import { migrate } from '../db/migrate';
+import { addWallets } from '../db/wallets';
+import { log, registerSecrets, setLogLevel } from '../log';
+import { startSimulator } from '../simulator/server';
+import { TIERS } from '../tiers';
+import { runWorker } from '../worker';
+import type { Address } from '../address';
+import { startDevServer } from './devserver';
+import { ensureDatabase } from './postgres';
+
+const DEMO_WALLETS = 3_000;
+const USAGE = `usage: npm start [-- --temporal-port N --ui-port N --simulator-port N --data-dir DIR]
+  Ports default to 7233 (Temporal), 8233 (Web UI) and 8899 (simulator); 0 picks free ones.`;
+
+function stackOptions() {
+  const { values } = parseArgs({
+    options: {
+      'temporal-port': { type: 'string', default: '7233' },
+      'ui-port': { type: 'string', default: '8233' },
+      'simulator-port': { type: 'string', default: '8899' },
+      'data-dir': { type: 'string', default: resolve(__dirname, '../../data') },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const port = (name: 'temporal-port' | 'ui-port' | 'simulator-port') => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new UsageError(`--${name}: expected a port from 0 to 65535, got '${values[name]}'`);
+    return n;
+  };
+  return { temporalPort: port('temporal-port'), uiPort: port('ui-port'), simulatorPort: port('simulator-port'), dataDir: resolve(values['data-dir']) };
+}
+
+class UsageError extends Error {}
+
+async function seedDemoWallets(config: Config, addresses: string[]): Promise<number> {
+  const sql = connect(config.databaseUrl, { max: 1 });
+  try {
+    await migrate(sql);
+    const [existing] = await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM wallets`;
+    if (existing!.n > 0n) return 0;
+    // Spread the demo wallets over the tiers so every tier has work to show.
+    let added = 0;
+    for (const [i, tier] of TIERS.entries()) {
+      const share = addresses.filter((_, j) => j % TIERS.length === i) as Address[];
+      added += (await addWallets(sql, share, tier)).length;
+    }
+    return added;
+  } finally {
+    await sql.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const options = stackOptions();
+  let config = loadConfig();
+  setLogLevel(config.logLevel);
+  registerSecrets(config.rpcUrl);
+  mkdirSync(options.dataDir, { recursive: true });
+  let webUi: string | null = null;
+  const stops: (() => Promise<void>)[] = [];
+
+  try {
+    await ensureDatabase(config.databaseUrl);
+
+    if (!process.env.TEMPORAL_ADDRESS) {
+      const dev = await startDevServer({
+        port: options.temporalPort,
+        uiPort: options.uiPort,
+        dbFile: join(options.dataDir, 'temporal.sqlite'),
+        logFile: join(options.dataDir, 'temporal.log'),
+      });
+      stops.unshift(() => dev.stop());
+      config = { ...config, temporal: { ...config.temporal, address: dev.address } };
+      webUi = dev.uiUrl;
+      log.info('Temporal dev server running', { address: dev.address, webUi, pid: dev.pid });
+    }
+
+    if (config.rpcUrl === null) {
+      const sim = await startSimulator({ port: options.simulatorPort, wallets: DEMO_WALLETS, seed: 1 });
+      stops.unshift(() => sim.stop());
+      config = { ...config, rpcUrl: sim.url };
+      const seeded = await seedDemoWallets(config, sim.world.addresses(0, DEMO_WALLETS));
+      log.info('Solana RPC simulator running (SOLANA_RPC_URL not set)', { url: sim.url, demoWalletsAdded: seeded });
+    }
+
+    process.stderr.write(
+      [
+        '',
+        'solana balance tracker is running.',
+        webUi ? `  Temporal Web UI:  ${webUi}/namespaces/${config.temporal.namespace}/workflows` : `  Temporal:         ${config.temporal.address}`,
+        '  Status:           npx balance-tracker status',
+        '  Stop:             Ctrl-C',
+        '',
+      ].join('\n') + '\n',
+    );
+    await runWorker(config);
+  } finally {
+    for (const stop of stops) await stop().catch((error) => log.warn('stop failed', { error }));
+  }
+}
+
+main().catch((error) => {
+  if (error instanceof ConfigError || error instanceof UsageError) process.stderr.write(`${error.message}\n`);
+  else log.error('balance tracker stopped', { error });
+  process.exit(1);
+});
