@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkAddress } from '../src/address';
 import { readBatch, setAsideInvalid, writeBatch } from '../src/db/checks';
+import { recordBatch } from '../src/metrics';
 import { RpcFailure } from '../src/rpc/balances';
 import type { ChildRange } from './sweep';
 import type { ActivityDeps } from './deps';
@@ -39,6 +40,7 @@ export function toApplicationFailure(failure: RpcFailure): ApplicationFailure {
 export function checkBatchActivities({ sql, readBalances }: ActivityDeps) {
   return {
     async checkBatch(input: CheckBatchInput): Promise<CheckBatchResult> {
+      const started = performance.now();
       const { readAt, wallets } = await readBatch(sql, input);
       const empty: CheckBatchResult = { wallets: 0, changed: 0, historyRows: 0, stale: 0, setAside: 0, rpcCalls: 0, slot: null };
       // Nothing due: an earlier attempt already wrote this batch, or the wallets moved away.
@@ -70,6 +72,8 @@ export function checkBatchActivities({ sql, readBalances }: ActivityDeps) {
         slot: read.slot,
         observations: valid.map((w, i) => ({ id: w.id, lamports: read.balances[i]!.lamports, onChain: read.balances[i]!.onChain })),
       });
+      // A batch another attempt already recorded was counted by that attempt.
+      if (result.recorded) recordBatch(input.tier, { wallets: valid.length, changed: result.changed, seconds: (performance.now() - started) / 1000 });
       Context.current().log.debug('batch checked', { batchKey: input.batchKey, wallets: valid.length, changed: result.changed });
       return {
         wallets: valid.length,

@@ -1,5 +1,6 @@
 import { checkBatchActivities } from './check-batch';
 import type { ActivityDeps } from './deps';
+import { retierActivities } from './retier';
 import { sweepActivities } from './sweep';
 import { tierActivities } from './tiers';
 
@@ -7,7 +8,7 @@ export type { ActivityDeps } from './deps';
 
 /** Activities served on the main task queue. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...sweepActivities(deps), ...tierActivities(deps) };
+  return { ...sweepActivities(deps), ...tierActivities(deps), ...retierActivities(deps) };
 }
 
 /** Activities served on the rate-limited RPC task queue: each makes at most one RPC call. */

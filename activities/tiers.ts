@@ -16,7 +16,8 @@ export function tierActivities({ sql, client, config }: ActivityDeps) {
         const check = checkAddress(a);
         return check.ok ? [check.address] : [];
       });
-      return moveWallets(sql, valid, tier);
+      // A manual promotion: pinned, so re-tiering does not undo it at once.
+      return moveWallets(sql, valid, tier, { pinMs: config.segmentation.pinMs });
     },
 
     async readSchedule({ tier }: { tier: Tier }): Promise<ScheduleState | null> {

@@ -23,6 +23,22 @@ export interface Config {
   batchesPerChild: number;
   metricsPort: number | null;
   logLevel: LogLevel;
+  segmentation: SegmentationRules;
+}
+
+/** How wallets move between tiers by activity (see README, "Segmentation"). */
+export interface SegmentationRules {
+  enabled: boolean;
+  /** How often re-tiering runs (its schedule's interval when first created). */
+  intervalMs: number;
+  /** The look-back window in which changes are counted. */
+  windowMs: number;
+  /** Changes within the window that make a wallet busy (tier high). */
+  highMinChanges: number;
+  /** A wallet whose balance has not changed for this long is idle (tier low). */
+  quietAfterMs: number;
+  /** How long a manual promotion keeps a wallet in its tier. */
+  pinMs: number;
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -49,6 +65,12 @@ export const DEFAULTS = {
   SWEEP_CONCURRENCY: '8',
   BATCHES_PER_CHILD: '20',
   LOG_LEVEL: 'info',
+  SEGMENTATION: 'on',
+  RETIER_INTERVAL: '10m',
+  RETIER_WINDOW: '1h',
+  RETIER_HIGH_MIN_CHANGES: '3',
+  RETIER_QUIET_AFTER: '24h',
+  PIN_DURATION: '24h',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -146,6 +168,14 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort:
       metricsPortText === undefined ? null : r.number('METRICS_PORT', '9464', { min: 1, max: 65_535, integer: true }),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL),
+    segmentation: {
+      enabled: r.oneOf('SEGMENTATION', ['on', 'off'] as const, DEFAULTS.SEGMENTATION) === 'on',
+      intervalMs: r.duration('RETIER_INTERVAL', DEFAULTS.RETIER_INTERVAL, 1_000),
+      windowMs: r.duration('RETIER_WINDOW', DEFAULTS.RETIER_WINDOW, 1_000),
+      highMinChanges: r.number('RETIER_HIGH_MIN_CHANGES', DEFAULTS.RETIER_HIGH_MIN_CHANGES, { min: 1, max: 1_000_000, integer: true }),
+      quietAfterMs: r.duration('RETIER_QUIET_AFTER', DEFAULTS.RETIER_QUIET_AFTER, 1_000),
+      pinMs: r.duration('PIN_DURATION', DEFAULTS.PIN_DURATION, 1_000),
+    },
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

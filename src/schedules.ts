@@ -1,7 +1,7 @@
 // Temporal Schedules set each tier's cadence. Operators own them after creation:
 // start-up creates a missing schedule and never overwrites an existing one.
 
-import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError, type ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Config } from './config';
 import { KIND_KEY, TIER_KEY } from './search-attributes';
 import { TIERS, type Tier, tierScheduleId } from './tiers';
@@ -13,39 +13,61 @@ export interface ScheduleState {
   note: string;
 }
 
-/** Creates each tier's schedule if it is missing; returns the tiers it created. */
-export async function ensureSchedules(client: Client, config: Config): Promise<Tier[]> {
-  const created: Tier[] = [];
-  for (const tier of TIERS) {
-    try {
-      await client.schedule.create({
-        scheduleId: tierScheduleId(tier),
-        spec: { intervals: [{ every: config.tierIntervalsMs[tier] }] },
-        action: {
-          type: 'startWorkflow',
-          workflowType: 'sweepTickWorkflow',
-          workflowId: tierScheduleId(tier),
-          taskQueue: config.temporal.taskQueue,
-          args: [{ tier }],
-          typedSearchAttributes: [
-            { key: TIER_KEY, value: tier },
-            { key: KIND_KEY, value: 'sweep' },
-          ],
-          memo: { tier, purpose: `asks balance-tier-${tier} to sweep` },
-        },
-        policies: {
-          // Ticks only ask the tier workflow to sweep; it coalesces them. After downtime one
-          // catch-up tick is enough.
-          overlap: ScheduleOverlapPolicy.BUFFER_ONE,
-          catchupWindow: '1 minute',
-        },
-        memo: { tier },
-      });
-      created.push(tier);
-    } catch (error) {
-      if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-    }
+export const RETIER_SCHEDULE_ID = 'balance-retier';
+
+/** Creates a schedule unless one with its id exists: operators own it after creation. */
+async function createIfMissing(client: Client, options: ScheduleOptions): Promise<boolean> {
+  try {
+    await client.schedule.create(options);
+    return true;
+  } catch (error) {
+    if (error instanceof ScheduleAlreadyRunning) return false;
+    throw error;
   }
+}
+
+/** Creates each tier's schedule, and re-tiering's when segmentation is on, if missing; returns the ids created. */
+export async function ensureSchedules(client: Client, config: Config): Promise<string[]> {
+  const wanted: ScheduleOptions[] = TIERS.map((tier) => ({
+    scheduleId: tierScheduleId(tier),
+    spec: { intervals: [{ every: config.tierIntervalsMs[tier] }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'sweepTickWorkflow',
+      workflowId: tierScheduleId(tier),
+      taskQueue: config.temporal.taskQueue,
+      args: [{ tier }],
+      typedSearchAttributes: [
+        { key: TIER_KEY, value: tier },
+        { key: KIND_KEY, value: 'sweep' },
+      ],
+      memo: { tier, purpose: `asks balance-tier-${tier} to sweep` },
+    },
+    policies: {
+      // Ticks only ask the tier workflow to sweep; it coalesces them. After downtime one
+      // catch-up tick is enough.
+      overlap: ScheduleOverlapPolicy.BUFFER_ONE,
+      catchupWindow: '1 minute',
+    },
+    memo: { tier },
+  }));
+  if (config.segmentation.enabled) {
+    wanted.push({
+      scheduleId: RETIER_SCHEDULE_ID,
+      spec: { intervals: [{ every: config.segmentation.intervalMs }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'retierWorkflow',
+        workflowId: RETIER_SCHEDULE_ID,
+        taskQueue: config.temporal.taskQueue,
+        typedSearchAttributes: [{ key: KIND_KEY, value: 'retier' }],
+        memo: { purpose: 'moves wallets between tiers by how often their balance changes' },
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+    });
+  }
+  const created: string[] = [];
+  for (const options of wanted) if (await createIfMissing(client, options)) created.push(options.scheduleId);
   return created;
 }
 

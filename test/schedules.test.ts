@@ -33,7 +33,7 @@ describe('tier schedules', () => {
     const tctlBin = await ensureTctl();
     temporal = async (...args) => (await run(temporalBin, [...args, '--address', address, '--namespace', 'default'])).stdout;
     tctl = async (...args) => (await run(tctlBin, ['--address', address, '--namespace', 'default', ...args])).stdout;
-    expect(await ensureSchedules(engine.client, engine.config)).toEqual(['high', 'medium', 'low']);
+    expect(await ensureSchedules(engine.client, engine.config)).toEqual(['balance-sweep-high', 'balance-sweep-medium', 'balance-sweep-low', 'balance-retier']);
     await startTierWorkflows(engine.client, engine.config);
   });
   afterAll(() => engine?.stop());

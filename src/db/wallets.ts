@@ -25,11 +25,17 @@ export interface TierMove {
 }
 
 /**
- * Moves tracked wallets into `tier`. Idempotent: a wallet already there is left alone,
- * so its check history is kept. A moved wallet's tier_since is now, which makes it due
- * on the target tier's next sweep.
+ * Moves tracked wallets into `tier`. Idempotent: a wallet already there keeps its place
+ * and check history. A moved wallet's tier_since is now, which makes it due on the target
+ * tier's next sweep. With `pinMs` (a manual promotion) every wallet named is pinned to the
+ * tier for that long, so automatic re-tiering does not undo it at once.
  */
-export async function moveWallets(sql: Sql, addresses: readonly Address[], tier: Tier): Promise<TierMove> {
+export async function moveWallets(
+  sql: Sql,
+  addresses: readonly Address[],
+  tier: Tier,
+  { pinMs }: { pinMs?: number } = {},
+): Promise<TierMove> {
   const unique = [...new Set(addresses)] as string[];
   if (unique.length === 0) return { moved: [], unchanged: [], unknown: [] };
   const rows = await sql<{ address: string; moved: boolean }[]>`
@@ -39,8 +45,12 @@ export async function moveWallets(sql: Sql, addresses: readonly Address[], tier:
       FOR UPDATE
     ),
     updated AS (
-      UPDATE wallets w SET tier = ${tier}, tier_since = clock_timestamp()
-      FROM target t WHERE w.id = t.id AND t.moving
+      UPDATE wallets w
+      SET tier = ${tier},
+          tier_since = CASE WHEN t.moving THEN clock_timestamp() ELSE w.tier_since END,
+          pinned_until = CASE WHEN ${pinMs ?? null}::float8 IS NULL THEN w.pinned_until
+                              ELSE clock_timestamp() + ${pinMs ?? null}::float8 * interval '1 millisecond' END
+      FROM target t WHERE w.id = t.id AND (t.moving OR ${pinMs ?? null}::float8 IS NOT NULL)
       RETURNING w.id
     )
     SELECT t.address, t.moving AS moved FROM target t`;
@@ -50,4 +60,16 @@ export async function moveWallets(sql: Sql, addresses: readonly Address[], tier:
     unchanged: unique.filter((a) => found.get(a) === false),
     unknown: unique.filter((a) => !found.has(a)),
   };
+}
+
+/**
+ * Stops tracking wallets: their rows and balance history are deleted. Returns the addresses
+ * actually removed; the others were not tracked.
+ */
+export async function removeWallets(sql: Sql, addresses: readonly Address[]): Promise<string[]> {
+  const unique = [...new Set(addresses)] as string[];
+  if (unique.length === 0) return [];
+  const rows = await sql<{ address: string }[]>`
+    DELETE FROM wallets WHERE address = ANY(${unique}::text[]) RETURNING address`;
+  return rows.map((r) => r.address);
 }

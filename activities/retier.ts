@@ -1,0 +1,28 @@
+// Re-tiering: wallets follow their activity, then the budget is checked against the new sizes.
+
+import { rpcBudget, type BudgetFit } from '../src/budget';
+import { retier, type RetierResult } from '../src/db/segmentation';
+import { log } from '../src/log';
+import { readScheduleState } from '../src/schedules';
+import { TIERS, type Tier } from '../src/tiers';
+import type { ActivityDeps } from './deps';
+
+export function retierActivities({ sql, client, config }: ActivityDeps) {
+  return {
+    async retierWallets(): Promise<RetierResult & { budget: BudgetFit }> {
+      const result = await retier(sql, config.segmentation);
+      const intervals = {} as Record<Tier, number>;
+      for (const tier of TIERS) {
+        intervals[tier] = (await readScheduleState(client, tier))?.intervalMs ?? config.tierIntervalsMs[tier];
+      }
+      const budget = rpcBudget(result.tiers, intervals, config.rpcMaxRps);
+      if (!budget.fits) {
+        log.warn('tier sizes and intervals need more RPC than RPC_MAX_RPS allows: sweeps will fall behind', {
+          requiredRps: Number(budget.requiredRps.toFixed(2)),
+          maxRps: budget.maxRps,
+        });
+      }
+      return { ...result, budget };
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// Re-tiering in one set-based statement: each wallet's tier follows how often its balance
+// changed recently, except while a manual promotion pins it.
+
+import type { SegmentationRules } from '../config';
+import { TIERS, type Tier } from '../tiers';
+import type { Sql } from './client';
+
+export interface RetierResult {
+  /** "from->to" → wallets moved. */
+  moved: Record<string, number>;
+  /** Wallets per tier after the move. */
+  tiers: Record<Tier, number>;
+  /** Wallets left alone because a pin holds them. */
+  pinned: number;
+}
+
+/**
+ * busy (≥ highMinChanges changes in the window) → high; idle (no change for quietAfter,
+ * counting from the first observation or from being added) → low; otherwise medium.
+ * The first observation of a wallet is not a change. Moved wallets get a new tier_since,
+ * so they are due on their new tier's next sweep.
+ */
+export async function retier(sql: Sql, rules: SegmentationRules): Promise<RetierResult> {
+  return sql.begin(async (tx) => {
+    const moves = await tx<{ from_tier: Tier; to_tier: Tier; n: bigint }[]>`
+      WITH activity AS (
+        SELECT wallet_id, count(*) AS changes
+        FROM balance_changes
+        WHERE observed_at > now() - ${rules.windowMs} * interval '1 millisecond' AND previous_lamports IS NOT NULL
+        GROUP BY wallet_id
+      ),
+      target AS (
+        SELECT w.id, w.tier AS from_tier,
+          CASE
+            WHEN coalesce(a.changes, 0) >= ${rules.highMinChanges} THEN 'high'
+            WHEN coalesce(w.changed_at, w.created_at) < now() - ${rules.quietAfterMs} * interval '1 millisecond' THEN 'low'
+            ELSE 'medium'
+          END AS to_tier
+        FROM wallets w LEFT JOIN activity a ON a.wallet_id = w.id
+        WHERE w.invalid_reason IS NULL AND (w.pinned_until IS NULL OR w.pinned_until <= now())
+      ),
+      moved AS (
+        UPDATE wallets w SET tier = t.to_tier, tier_since = clock_timestamp()
+        FROM target t
+        WHERE w.id = t.id AND t.to_tier <> t.from_tier
+        RETURNING t.from_tier, t.to_tier
+      )
+      SELECT from_tier, to_tier, count(*) AS n FROM moved GROUP BY from_tier, to_tier`;
+    const counts = await tx<{ tier: Tier; n: bigint }[]>`SELECT tier, count(*) AS n FROM wallets GROUP BY tier`;
+    const [pins] = await tx<{ n: bigint }[]>`SELECT count(*) AS n FROM wallets WHERE pinned_until > now()`;
+    const result: RetierResult = {
+      moved: Object.fromEntries(moves.map((m) => [`${m.from_tier}->${m.to_tier}`, Number(m.n)])),
+      tiers: Object.fromEntries(TIERS.map((t) => [t, Number(counts.find((c) => c.tier === t)?.n ?? 0)])) as Record<Tier, number>,
+      pinned: Number(pins!.n),
+    };
+    await tx`INSERT INTO retier_runs (moved, tiers, pinned) VALUES (${tx.json(result.moved)}, ${tx.json(result.tiers)}, ${result.pinned})`;
+    return result;
+  });
+}

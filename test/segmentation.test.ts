@@ -1,0 +1,121 @@
+// Activity-based segmentation: busy wallets rise to high, idle ones sink to low, quiet and
+// waking wallets follow, and a manual promotion pins a wallet until its pin expires.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Address } from '../src/address';
+import { addWallets } from '../src/db/wallets';
+import { requestTierSweep, startTierWorkflows } from '../src/tier-control';
+import { type Tier, tierWorkflowId } from '../src/tiers';
+import { promoteWalletsSignal } from '../workflows/definitions';
+import type { retierWorkflow } from '../workflows/retier';
+import { type Engine, startEngine } from './helpers/engine';
+
+const WALLETS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('segmentation', () => {
+  let engine: Engine;
+  let addresses: string[];
+  const sweeps: Record<Tier, number> = { high: 0, medium: 0, low: 0 };
+  /** The slots the medium-tier sweeps read at ('confirmed': one behind the newest). */
+  const readSlots: number[] = [];
+
+  const sweep = async (tier: Tier) => {
+    if (tier === 'medium') readSlots.push(engine.sim.world.slot() - 1);
+    await requestTierSweep(engine.client, engine.config, tier, 'test');
+    await engine.waitForSweeps(tier, ++sweeps[tier]);
+  };
+  const retier = () =>
+    engine.client.workflow.execute<typeof retierWorkflow>('retierWorkflow', {
+      workflowId: `retier-test-${Date.now()}`,
+      taskQueue: engine.config.temporal.taskQueue,
+    });
+  const tiersOf = async (list: string[]) => {
+    const rows = await engine.sql<{ address: string; tier: Tier }[]>`SELECT address, tier FROM wallets WHERE address = ANY(${list}::text[])`;
+    return new Map(rows.map((r) => [r.address, r.tier]));
+  };
+  /** Changes the sweeps could see, from the simulator's truth at the slots they read. */
+  const observedChanges = (address: string) =>
+    readSlots.slice(1).filter((slot, i) => engine.sim.world.balanceAt(address, slot) !== engine.sim.world.balanceAt(address, readSlots[i]!)).length;
+
+  beforeAll(async () => {
+    engine = await startEngine({
+      simulator: { wallets: WALLETS, seed: 21, busyFraction: 0.1, busyChangeRate: 0.9, idleChangeRate: 0, missingFraction: 0 },
+      env: {
+        TIER_HIGH_INTERVAL: '2s',
+        TIER_MEDIUM_INTERVAL: '2s',
+        TIER_LOW_INTERVAL: '2s',
+        RETIER_WINDOW: '7s',
+        RETIER_HIGH_MIN_CHANGES: '2',
+        RETIER_QUIET_AFTER: '3s',
+        PIN_DURATION: '4s',
+      },
+    });
+    addresses = engine.sim.world.addresses(0, WALLETS);
+    await addWallets(engine.sql, addresses as Address[], 'medium');
+    await startTierWorkflows(engine.client, engine.config);
+  });
+  afterAll(() => engine?.stop());
+
+  let busy: string[] = [];
+  let idle: string[] = [];
+
+  it('after a few re-tierings, busy wallets are in high and idle ones in low', async () => {
+    await sweep('medium');
+    for (let round = 0; round < 3; round++) {
+      engine.sim.world.advance(2);
+      await sleep(1_100); // past half the 2 s interval: every wallet is due again
+      await sweep('medium');
+    }
+    busy = addresses.filter((a) => observedChanges(a) >= 2);
+    idle = addresses.filter((a) => observedChanges(a) === 0);
+    expect(busy.length).toBeGreaterThan(5);
+    expect(idle.length).toBeGreaterThan(150);
+
+    await sleep(3_100); // idle wallets have now been quiet for longer than RETIER_QUIET_AFTER
+    const result = await retier();
+    expect(result.moved['medium->high']).toBe(busy.length);
+    const tiers = await tiersOf(addresses);
+    expect(busy.filter((a) => tiers.get(a) !== 'high')).toEqual([]);
+    expect(idle.filter((a) => tiers.get(a) !== 'low')).toEqual([]);
+    expect(result.tiers.high + result.tiers.medium + result.tiers.low).toBe(WALLETS);
+    expect(result.budget.fits).toBe(true);
+  });
+
+  it('a wallet that goes quiet moves down', async () => {
+    // The busy wallets stop changing; once their changes have left the 7 s window they are idle.
+    await sleep(7_100);
+    await sweep('high');
+    const result = await retier();
+    const tiers = await tiersOf(busy);
+    expect(busy.filter((a) => tiers.get(a) !== 'low')).toEqual([]);
+    expect(result.moved['high->low']).toBe(busy.length);
+  });
+
+  it('a manual promotion pins a wallet until the pin expires', async () => {
+    const pinned = idle[0]!;
+    await engine.client.workflow.getHandle(tierWorkflowId('high')).signal(promoteWalletsSignal, { tier: 'high', addresses: [pinned] });
+    for (let i = 0; i < 100 && (await tiersOf([pinned])).get(pinned) !== 'high'; i++) await sleep(100);
+    const [row] = await engine.sql<{ pinned_until: Date | null }[]>`SELECT pinned_until FROM wallets WHERE address = ${pinned}`;
+    expect(row!.pinned_until!.getTime()).toBeGreaterThan(Date.now());
+    const result = await retier();
+    expect(result.pinned).toBeGreaterThanOrEqual(1);
+    expect((await tiersOf([pinned])).get(pinned)).toBe('high');
+    await sleep(Math.max(0, row!.pinned_until!.getTime() - Date.now()) + 200);
+    await retier();
+    expect((await tiersOf([pinned])).get(pinned)).toBe('low');
+  });
+
+  it('a wallet that wakes up moves up', async () => {
+    const waking = idle[1]!;
+    expect((await tiersOf([waking])).get(waking)).toBe('low');
+    for (let round = 0; round < 2; round++) {
+      engine.sim.world.setBalance(waking, 5_000_000n + BigInt(round));
+      engine.sim.world.advance(2, { changes: false });
+      await sleep(1_100);
+      await sweep('low');
+    }
+    await retier();
+    expect((await tiersOf([waking])).get(waking)).toBe('high');
+  });
+});
