@@ -92,8 +92,13 @@ describe('npm start', () => {
         taskQueueType: 1, // workflow tasks
       });
       expect(queue.pollers.length).toBeGreaterThan(0);
-      const tiers = [];
-      for await (const w of client.workflow.list({ query: `BalanceWorkflowKind = 'tier' AND ExecutionStatus = 'Running'` })) tiers.push(w.workflowId);
+      // Visibility lags behind the starts a little.
+      let tiers: string[] = [];
+      for (let i = 0; i < 100 && tiers.length < 3; i++) {
+        tiers = [];
+        for await (const w of client.workflow.list({ query: `BalanceWorkflowKind = 'tier' AND ExecutionStatus = 'Running'` })) tiers.push(w.workflowId);
+        if (tiers.length < 3) await new Promise((r) => setTimeout(r, 200));
+      }
       expect(tiers.sort()).toEqual(['balance-tier-high', 'balance-tier-low', 'balance-tier-medium']);
     } finally {
       await connection.close();

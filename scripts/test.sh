@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `npm test [-- vitest args]`: installs what is missing, makes sure the Temporal CLI and Postgres
+# are there, then runs the tests. The test run's global setup starts one Temporal dev server.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+
+ensure_node_modules
+# temporal for the dev server, tctl for operator tests (each built once into a cache if missing).
+npx tsx src/toolchain/main.ts >/dev/null
+if [ -z "${TEST_DATABASE_ADMIN_URL:-}" ]; then
+  ensure_local_postgres
+fi
+exec npx vitest run "$@"
