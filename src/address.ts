@@ -78,6 +78,10 @@ export function checkAddress(text: string): AddressCheck {
   for (const ch of text) {
     position++;
     if (!INDEX.has(ch)) {
+      // Stray whitespace is the most common slip; it is named, and never trimmed away.
+      if (/\s/u.test(ch)) {
+        return { ok: false, reason: `contains whitespace (${describeChar(ch)} at position ${position}); addresses are never trimmed` };
+      }
       return { ok: false, reason: `invalid character ${describeChar(ch)} at position ${position}: not base58` };
     }
   }

@@ -1,0 +1,134 @@
+// `status`: every tier at a glance, from live sources: the tier workflow's `progress` query,
+// the tier's Temporal Schedule, and wallet counts in Postgres.
+
+import { formatDuration } from '../duration';
+import { tierCounts, type TierCounts } from '../db/reads';
+import { readScheduleState, type ScheduleState } from '../schedules';
+import { TIERS, type Tier, tierScheduleId, tierWorkflowId } from '../tiers';
+import type { SweepProgress, TierProgress } from '../../workflows/definitions';
+import type { CommandSpec } from './args';
+import { type Context, describeQueryError } from './context';
+import { CliError, EXIT, oneLine } from './errors';
+import { formatCount, formatMs, renderTable, toJson } from './output';
+import { tierState, type WorkflowState } from './temporal';
+
+export interface TierStatus {
+  tier: Tier;
+  workflowId: string;
+  /** running | not-running | no-answer */
+  workflow: WorkflowState['kind'];
+  /** Why the workflow is not running or not answering. */
+  problem: string | null;
+  schedule: (ScheduleState & { id: string }) | null;
+  scheduleProblem: string | null;
+  wallets: TierCounts;
+  progress: TierProgress | null;
+}
+
+async function schedule(ctx: Context, tier: Tier): Promise<{ schedule: TierStatus['schedule']; problem: string | null }> {
+  try {
+    const state = await ctx.withDeadline((client) => readScheduleState(client, tier));
+    return state
+      ? { schedule: { id: tierScheduleId(tier), ...state }, problem: null }
+      : { schedule: null, problem: `no schedule ${tierScheduleId(tier)}: a worker creates it at start-up` };
+  } catch (error) {
+    return { schedule: null, problem: `cannot describe schedule ${tierScheduleId(tier)}: ${oneLine(error, ctx.secrets())}` };
+  }
+}
+
+export async function collectStatus(ctx: Context): Promise<TierStatus[]> {
+  const sql = await ctx.db();
+  await ctx.temporal();
+  const counts = await tierCounts(sql, TIERS);
+  return Promise.all(
+    TIERS.map(async (tier): Promise<TierStatus> => {
+      const [state, sched] = await Promise.all([tierState(ctx, tier), schedule(ctx, tier)]);
+      return {
+        tier,
+        workflowId: tierWorkflowId(tier),
+        workflow: state.kind,
+        problem: state.kind === 'running' ? null : state.detail,
+        schedule: sched.schedule,
+        scheduleProblem: sched.problem,
+        wallets: counts[tier],
+        progress: state.kind === 'running' ? state.progress : null,
+      };
+    }),
+  );
+}
+
+function sweepText(s: TierStatus): string {
+  if (s.workflow === 'not-running') return 'WORKFLOW NOT RUNNING';
+  if (s.workflow === 'no-answer') return 'NO ANSWER';
+  const current = s.progress!.current;
+  if (!current) return s.progress!.pendingSweep ? 'idle, sweep pending' : 'idle';
+  const pct = current.batchesTotal > 0 ? Math.floor(((current.batchesDone + current.batchesFailed) / current.batchesTotal) * 100) : 100;
+  return `sweeping ${current.batchesDone + current.batchesFailed}/${current.batchesTotal} batches (${pct}%), ${formatCount(current.walletsChecked)}/${formatCount(current.due)} wallets`;
+}
+
+function lastSweepCells(last: SweepProgress | null): string[] {
+  if (!last) return ['-', '-', '-', '-'];
+  return [
+    last.durationMs === null ? '-' : formatMs(last.durationMs),
+    formatCount(last.walletsChecked),
+    formatCount(last.walletsChanged),
+    formatCount(last.rpcCalls),
+  ];
+}
+
+function errorsText(s: TierStatus): string {
+  const parts: string[] = [];
+  const failed = s.progress?.lastSweep?.batchesFailed ?? 0;
+  if (failed > 0) parts.push(`${formatCount(failed)} failed batch${failed === 1 ? '' : 'es'}`);
+  if (s.wallets.setAside > 0) parts.push(`${formatCount(s.wallets.setAside)} set aside`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+export function renderStatus(statuses: TierStatus[]): string {
+  const rows = statuses.map((s) => {
+    const interval = s.schedule ? formatDuration(s.schedule.intervalMs) : 'no schedule';
+    const paused = s.schedule ? (s.schedule.paused ? 'yes' : 'no') : '-';
+    return [s.tier, interval, paused, formatCount(s.wallets.wallets), sweepText(s), ...lastSweepCells(s.progress?.lastSweep ?? null), errorsText(s)];
+  });
+  const table = renderTable(
+    ['TIER', 'INTERVAL', 'PAUSED', 'WALLETS', 'CURRENT SWEEP', 'LAST SWEEP', 'CHECKED', 'CHANGED', 'RPC CALLS', 'ERRORS'],
+    rows,
+    ['left', 'left', 'left', 'right', 'left', 'right', 'right', 'right', 'right'],
+  );
+  const notes: string[] = [];
+  for (const s of statuses) {
+    if (s.problem) notes.push(`${s.tier}: ${s.problem}`);
+    if (s.scheduleProblem) notes.push(`${s.tier}: ${s.scheduleProblem}`);
+    if (s.schedule?.paused && s.schedule.note) notes.push(`${s.tier}: schedule paused: ${s.schedule.note}`);
+    if (s.wallets.setAside > 0) notes.push(`${s.tier}: ${formatCount(s.wallets.setAside)} wallets set aside as invalid (balance-tracker wallets list --set-aside)`);
+  }
+  return notes.length ? `${table}\n\n${notes.join('\n')}` : table;
+}
+
+export const statusCommand: CommandSpec = {
+  path: ['status'],
+  summary: 'every tier: interval, paused, wallets, current and last sweep, errors',
+  args: '',
+  description: `
+Shows every tier from live sources: the tier workflow's \`progress\` query (current sweep,
+last sweep: duration, wallets checked and changed, RPC calls, failed batches), the tier's
+Temporal Schedule (interval, paused), and the tier's wallets in Postgres (count, set aside as
+invalid). A tier whose workflow is not running, or does not answer, says so in the table and
+in a note below it.
+
+Exit status: 0 when shown (also when a tier workflow is not running), 1 when Postgres or
+Temporal cannot be reached.`,
+  options: {},
+  positionals: { min: 0, max: 0 },
+  async run(ctx) {
+    let statuses: TierStatus[];
+    try {
+      statuses = await collectStatus(ctx);
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new CliError(`cannot read the status: ${describeQueryError(error, ctx.secrets())}`, EXIT.failure, error);
+    }
+    ctx.io.out(ctx.json ? toJson({ tiers: statuses }) : renderStatus(statuses));
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,167 @@
+// Read queries for operators (the CLI): listing and showing wallets with their derived
+// "last checked", per-tier counts, and the lookups a bulk import needs.
+//
+// A wallet's last check is not stored on its row (that would cost a row write per check):
+// it is the newest batch of the wallet's tier whose id range holds the wallet and which read
+// after the wallet entered the tier.
+
+import type { Tier } from '../tiers';
+import type { Sql } from './client';
+
+export interface WalletView {
+  id: bigint;
+  address: string;
+  tier: Tier;
+  tierSince: Date;
+  /** A manual promotion holds the wallet in its tier until then (automatic re-tiering leaves it alone). */
+  pinnedUntil: Date | null;
+  /** Exact u64; null until the first read. */
+  lamports: bigint | null;
+  onChain: boolean | null;
+  slot: bigint | null;
+  changedAt: Date | null;
+  lastCheckedAt: Date | null;
+  /** Set when the RPC can never accept the address; such a wallet is no longer checked. */
+  invalidReason: string | null;
+  createdAt: Date;
+}
+
+interface WalletRow {
+  id: bigint;
+  address: string;
+  tier: Tier;
+  tier_since: Date;
+  pinned_until: Date | null;
+  lamports: string | null;
+  on_chain: boolean | null;
+  slot: bigint | null;
+  changed_at: Date | null;
+  last_checked_at: Date | null;
+  invalid_reason: string | null;
+  created_at: Date;
+}
+
+function columns(sql: Sql) {
+  // ORDER BY read_at DESC LIMIT 1 walks the (tier, read_at) index from the newest batch,
+  // bounded below by tier_since.
+  return sql`
+    w.id, w.address, w.tier, w.tier_since, w.pinned_until, w.lamports::text AS lamports, w.on_chain, w.slot,
+    w.changed_at, w.invalid_reason, w.created_at,
+    (SELECT b.read_at FROM batch_checks b
+     WHERE b.tier = w.tier AND b.read_at > w.tier_since AND w.id BETWEEN b.from_id AND b.to_id
+     ORDER BY b.read_at DESC LIMIT 1) AS last_checked_at`;
+}
+
+function toView(r: WalletRow): WalletView {
+  return {
+    id: BigInt(r.id),
+    address: r.address,
+    tier: r.tier,
+    tierSince: r.tier_since,
+    pinnedUntil: r.pinned_until,
+    lamports: r.lamports === null ? null : BigInt(r.lamports),
+    onChain: r.on_chain,
+    slot: r.slot === null ? null : BigInt(r.slot),
+    changedAt: r.changed_at,
+    lastCheckedAt: r.last_checked_at,
+    invalidReason: r.invalid_reason,
+    createdAt: r.created_at,
+  };
+}
+
+export interface ListFilter {
+  tier?: Tier;
+  /** Only wallets set aside as invalid. */
+  setAside?: boolean;
+}
+
+function where(sql: Sql, { tier, setAside }: ListFilter) {
+  const byTier = tier ? sql`AND w.tier = ${tier}` : sql``;
+  const bySetAside = setAside ? sql`AND w.invalid_reason IS NOT NULL` : sql``;
+  return sql`WHERE true ${byTier} ${bySetAside}`;
+}
+
+/** The first `limit` wallets (by id, i.e. in the order they were added) matching the filter. */
+export async function listWallets(sql: Sql, filter: ListFilter & { limit: number }): Promise<WalletView[]> {
+  const rows = await sql<WalletRow[]>`
+    SELECT ${columns(sql)} FROM wallets w ${where(sql, filter)}
+    ORDER BY w.id LIMIT ${filter.limit}`;
+  return rows.map(toView);
+}
+
+export async function countWallets(sql: Sql, filter: ListFilter = {}): Promise<number> {
+  const [row] = await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM wallets w ${where(sql, filter)}`;
+  return Number(row!.n);
+}
+
+export async function findWallet(sql: Sql, address: string): Promise<WalletView | null> {
+  const [row] = await sql<WalletRow[]>`SELECT ${columns(sql)} FROM wallets w WHERE w.address = ${address}`;
+  return row ? toView(row) : null;
+}
+
+export interface BalanceChange {
+  slot: bigint;
+  lamports: bigint;
+  previousLamports: bigint | null;
+  observedAt: Date;
+}
+
+/** A wallet's most recent observed balance changes, newest first. */
+export async function walletHistory(sql: Sql, walletId: bigint, limit: number): Promise<BalanceChange[]> {
+  if (limit <= 0) return [];
+  const rows = await sql<{ slot: bigint; lamports: string; previous_lamports: string | null; observed_at: Date }[]>`
+    SELECT slot, lamports::text AS lamports, previous_lamports::text AS previous_lamports, observed_at
+    FROM balance_changes WHERE wallet_id = ${walletId.toString()}::bigint
+    ORDER BY slot DESC LIMIT ${limit}`;
+  return rows.map((r) => ({
+    slot: BigInt(r.slot),
+    lamports: BigInt(r.lamports),
+    previousLamports: r.previous_lamports === null ? null : BigInt(r.previous_lamports),
+    observedAt: r.observed_at,
+  }));
+}
+
+export interface TierCounts {
+  wallets: number;
+  /** Set aside as invalid: no longer checked. */
+  setAside: number;
+  /** Never read yet. */
+  unread: number;
+}
+
+/** Wallet counts for every tier (tiers without wallets get zeros). */
+export async function tierCounts(sql: Sql, tiers: readonly Tier[]): Promise<Record<Tier, TierCounts>> {
+  const rows = await sql<{ tier: Tier; wallets: bigint; set_aside: bigint; unread: bigint }[]>`
+    SELECT tier, count(*) AS wallets,
+           count(*) FILTER (WHERE invalid_reason IS NOT NULL) AS set_aside,
+           count(*) FILTER (WHERE lamports IS NULL AND invalid_reason IS NULL) AS unread
+    FROM wallets GROUP BY tier`;
+  const counts = Object.fromEntries(tiers.map((t) => [t, { wallets: 0, setAside: 0, unread: 0 }])) as Record<Tier, TierCounts>;
+  for (const r of rows) {
+    counts[r.tier] = { wallets: Number(r.wallets), setAside: Number(r.set_aside), unread: Number(r.unread) };
+  }
+  return counts;
+}
+
+/** The tier of each given address that is tracked. */
+export async function trackedTiers(sql: Sql, addresses: readonly string[]): Promise<Map<string, Tier>> {
+  if (addresses.length === 0) return new Map();
+  const rows = await sql<{ address: string; tier: Tier }[]>`
+    SELECT address, tier FROM wallets WHERE address = ANY(${[...addresses]}::text[])`;
+  return new Map(rows.map((r) => [r.address, r.tier]));
+}
+
+/** The database's clock now, exact (µs), as text to compare with later. */
+export async function databaseNow(sql: Sql): Promise<string> {
+  const [row] = await sql<{ now: string }[]>`SELECT clock_timestamp()::text AS now`;
+  return row!.now;
+}
+
+/** How many of the given addresses were added at or after `since` (a databaseNow value). */
+export async function countAddedSince(sql: Sql, addresses: readonly string[], since: string): Promise<number> {
+  if (addresses.length === 0) return 0;
+  const [row] = await sql<{ n: bigint }[]>`
+    SELECT count(*) AS n FROM wallets
+    WHERE address = ANY(${[...addresses]}::text[]) AND created_at >= ${since}::timestamptz`;
+  return Number(row!.n);
+}
