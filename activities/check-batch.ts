@@ -4,7 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkAddress } from '../src/address';
-import { readBatch, setAsideInvalid, writeBatch } from '../src/db/checks';
+import { readBatch, recordedBatch, setAsideInvalid, writeBatch } from '../src/db/checks';
 import { recordBatch } from '../src/metrics';
 import { RpcFailure } from '../src/rpc/balances';
 import type { ChildRange } from './sweep';
@@ -43,8 +43,14 @@ export function checkBatchActivities({ sql, readBalances }: ActivityDeps) {
       const started = performance.now();
       const { readAt, wallets } = await readBatch(sql, input);
       const empty: CheckBatchResult = { wallets: 0, changed: 0, historyRows: 0, stale: 0, setAside: 0, rpcCalls: 0, slot: null };
-      // Nothing due: an earlier attempt already wrote this batch, or the wallets moved away.
-      if (wallets.length === 0) return empty;
+      if (wallets.length === 0) {
+        // Nothing due: an earlier attempt already wrote this batch (and its completion was lost to
+        // a timeout or a dead worker: report what it wrote, so progress counts every wallet
+        // checked), or the wallets moved away.
+        const earlier = await recordedBatch(sql, input.batchKey);
+        if (!earlier) return empty;
+        return { ...empty, wallets: earlier.wallets, changed: earlier.changed, historyRows: earlier.changed, rpcCalls: 1, slot: earlier.slot.toString() };
+      }
 
       const invalid = wallets.flatMap((w) => {
         const check = checkAddress(w.address);

@@ -8,7 +8,7 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 const secrets: string[] = [];
 let threshold: LogLevel = 'info';
 let sink: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
-const json = !process.stderr.isTTY;
+let json = !process.stderr.isTTY;
 
 /** Values that must never be printed verbatim (API keys, passwords, whole secret URLs). */
 export function registerSecrets(...values: (string | null | undefined)[]): void {
@@ -25,6 +25,15 @@ export function setLogSink(next: (line: string) => void): () => void {
   sink = next;
   return () => {
     sink = previous;
+  };
+}
+
+/** JSON lines or short text (the default follows whether stderr is a terminal). Returns a function that restores the previous format. */
+export function setLogFormat(format: 'json' | 'text'): () => void {
+  const previous = json;
+  json = format === 'json';
+  return () => {
+    json = previous;
   };
 }
 

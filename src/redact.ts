@@ -27,3 +27,18 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
   }
   return out.replace(URL_PATTERN, (match) => redactUrl(match));
 }
+
+/**
+ * The parts of a URL that may be a credential on their own, to register as log secrets with
+ * the whole URL: the password, and path segments and query values long enough to be a key
+ * (providers put API keys in either: `/v2/<key>`, `?api-key=<key>`).
+ */
+export function urlSecrets(raw: string): string[] {
+  try {
+    const url = new URL(raw);
+    const parts = [decodeURIComponent(url.password), ...url.pathname.split('/').map((p) => decodeURIComponent(p)), ...[...url.searchParams.values()]];
+    return [raw, ...parts.filter((p) => p.length >= 16)];
+  } catch {
+    return [raw];
+  }
+}

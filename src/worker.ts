@@ -8,7 +8,9 @@ import { createActivities, createRpcActivities, type ActivityDeps } from '../act
 import type { Config, LogLevel } from './config';
 import { connect, type Sql } from './db/client';
 import { migrate } from './db/migrate';
-import { log } from './log';
+import { log, registerSecrets } from './log';
+import { freeLocalPort, type MetricsServer, startMetricsServer } from './metrics';
+import { urlSecrets } from './redact';
 import { createBalanceReader } from './rpc/balances';
 import { ensureSchedules } from './schedules';
 import { startTierWorkflows } from './tier-control';
@@ -29,26 +31,47 @@ const quietBundlerLogger = {
 };
 
 const SDK_LEVELS: Record<LogLevel, SdkLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
-let runtimeInstalled = false;
+/** Null until installRuntime; then the SDK's own Prometheus exporter, or null when it has none. */
+let runtimeMetricsUrl: string | null | undefined;
+
+export interface RuntimeOptions {
+  /** 127.0.0.1:PORT for the SDK's Prometheus exporter (served to operators through our /metrics). */
+  sdkMetricsBindAddress?: string;
+}
 
 /**
  * Routes the Temporal SDK's logs (workflow and activity ids included) through our logger,
- * so they are structured and redacted like every other line. Once per process, before any
- * NativeConnection; the SDK's per-state chatter is kept at warn unless LOG_LEVEL=debug.
+ * so they are structured and redacted like every other line, and optionally turns on the
+ * SDK's Prometheus exporter. Once per process, before any NativeConnection; later calls
+ * change nothing. The SDK's per-task chatter is kept at warn unless LOG_LEVEL=debug.
+ * Returns the SDK exporter's URL (null when the installed runtime has none).
  */
-export function installRuntime(level: LogLevel): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  const sdkLevel = level === 'debug' ? 'DEBUG' : SDK_LEVELS[level === 'info' ? 'warn' : level];
+export function installRuntime(level: LogLevel, options: RuntimeOptions = {}): { sdkMetricsUrl: string | null } {
+  if (runtimeMetricsUrl !== undefined) return { sdkMetricsUrl: runtimeMetricsUrl };
+  const bind = options.sdkMetricsBindAddress;
+  runtimeMetricsUrl = bind ? `http://${bind}/metrics` : null;
   Runtime.install({
-    logger: new DefaultLogger(sdkLevel, ({ level: entryLevel, message, meta }) => {
-      const fields = { source: 'temporal', ...meta };
+    logger: new DefaultLogger(SDK_LEVELS[level], ({ level: entryLevel, message, meta }) => {
+      // Our workflows' and activities' own lines (Context.current().log, workflow log) pass at
+      // LOG_LEVEL; the SDK's per-task chatter ("Activity started", ...) only when it is debug.
+      const sdkChatter = meta?.sdkComponent === 'worker' || meta?.sdkComponent === 'core';
+      if (sdkChatter && level !== 'debug' && (entryLevel === 'INFO' || entryLevel === 'DEBUG' || entryLevel === 'TRACE')) return;
+      // The task token is a capability (it can complete the activity) and only noise in a log.
+      const { taskToken: _taskToken, ...rest } = meta ?? {};
+      const fields = { source: 'temporal', ...rest };
       if (entryLevel === 'ERROR') log.error(message, fields);
       else if (entryLevel === 'WARN') log.warn(message, fields);
       else if (entryLevel === 'INFO') log.info(message, fields);
       else log.debug(message, fields);
     }),
+    telemetryOptions: {
+      // The SDK core's own (Rust) log lines are forwarded to the logger above too, instead of
+      // going to the console in their own format.
+      logging: { forward: {}, filter: { core: level === 'debug' ? 'INFO' : 'WARN', other: 'ERROR' } },
+      ...(bind && { metrics: { prometheus: { bindAddress: bind, countersTotalSuffix: true, useSecondsForDurations: true } } }),
+    },
   });
+  return { sdkMetricsUrl: runtimeMetricsUrl };
 }
 
 export interface WorkerSet {
@@ -108,13 +131,22 @@ function requireRpcUrl(config: Config): string {
  * starts the tier workflows that are not running, then polls.
  */
 export async function runWorker(config: Config): Promise<void> {
-  requireRpcUrl(config);
-  installRuntime(config.logLevel);
+  // Also done by the CLI; here too so that every caller's logs hide them.
+  registerSecrets(...urlSecrets(requireRpcUrl(config)), decodeURIComponent(new URL(config.databaseUrl).password));
+  const { sdkMetricsUrl } = installRuntime(
+    config.logLevel,
+    config.metricsPort === null ? {} : { sdkMetricsBindAddress: `127.0.0.1:${await freeLocalPort()}` },
+  );
   const sql = connect(config.databaseUrl);
+  let metrics: MetricsServer | null = null;
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   try {
     await migrate(sql);
+    if (config.metricsPort !== null) {
+      metrics = await startMetricsServer({ port: config.metricsPort, sql, tierIntervalsMs: config.tierIntervalsMs, sdkMetricsUrl });
+      log.info('metrics served on /metrics', { port: metrics.port });
+    }
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
     const workers = await createWorkers({ config, sql, client, connection });
     const created = await ensureSchedules(client, config);
@@ -125,6 +157,7 @@ export async function runWorker(config: Config): Promise<void> {
     process.once('SIGTERM', stop);
     await workers.run();
   } finally {
+    await metrics?.close();
     await clientConnection.close();
     await connection.close();
     await sql.end({ timeout: 5 });

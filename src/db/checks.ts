@@ -160,6 +160,13 @@ export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWrit
   };
 }
 
+/** What a batch already recorded under this key wrote (an earlier attempt of the same activity), or null. */
+export async function recordedBatch(sql: Sql, batchKey: string): Promise<{ wallets: number; changed: number; slot: bigint } | null> {
+  const [row] = await sql<{ wallets: number; changed: number; slot: bigint }[]>`
+    SELECT wallets, changed, slot FROM batch_checks WHERE batch_key = ${batchKey}`;
+  return row ?? null;
+}
+
 /** Sets aside wallets the RPC can never accept, with the reason, so no sweep retries them forever. */
 export async function setAsideInvalid(sql: Sql, wallets: { id: number; reason: string }[]): Promise<void> {
   if (wallets.length === 0) return;

@@ -13,12 +13,23 @@ import {
   SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR,
 } from '@solana/kit';
 import type { Commitment } from '../config';
+import { recordRpcRequest, type RpcOutcome } from '../metrics';
 
 export const MAX_ACCOUNTS_PER_CALL = 100;
 const U64_MAX = 2n ** 64n - 1n;
 
 /** rate_limited and the transient kinds retry; rejected never can succeed. */
 export type RpcFailureKind = 'rate_limited' | 'unavailable' | 'timeout' | 'lagging' | 'malformed' | 'rejected';
+
+/** The metric outcome of each kind (src/metrics.ts documents the outcomes). */
+export const RPC_OUTCOME: Record<RpcFailureKind, RpcOutcome> = {
+  rate_limited: 'rate_limited',
+  unavailable: 'server_error',
+  lagging: 'server_error',
+  timeout: 'timeout',
+  malformed: 'invalid',
+  rejected: 'invalid',
+};
 
 export class RpcFailure extends Error {
   constructor(
@@ -90,9 +101,15 @@ function classify(error: unknown): RpcFailure {
   return new RpcFailure('unavailable', `RPC unreachable: ${message}`);
 }
 
-/** An answer is trusted only if it has the right shape: one entry per address, u64 lamports, a slot. */
-function validate(value: unknown, slot: unknown, expected: number): BalancesRead {
+/**
+ * An answer is trusted only if it has the right shape: one entry per address, u64 lamports, a
+ * slot, and that slot no older than the minContextSlot asked for (a node that ignores it is lagging).
+ */
+function validate(value: unknown, slot: unknown, expected: number, minContextSlot: bigint | undefined): BalancesRead {
   if (typeof slot !== 'bigint' || slot < 0n) throw new RpcFailure('malformed', 'RPC answer has no valid context slot');
+  if (minContextSlot !== undefined && slot < minContextSlot) {
+    throw new RpcFailure('lagging', `RPC node answered at slot ${slot}, older than the slot already stored (${minContextSlot})`);
+  }
   if (!Array.isArray(value)) throw new RpcFailure('malformed', 'RPC answer has no account list');
   if (value.length !== expected) {
     throw new RpcFailure('malformed', `RPC answered ${value.length} accounts for ${expected} addresses`);
@@ -123,9 +140,13 @@ export function createBalanceReader({ url, commitment, timeoutMs }: BalanceReade
           { encoding: 'base64', dataSlice: { offset: 0, length: 0 }, commitment, minContextSlot },
         )
         .send({ abortSignal: AbortSignal.timeout(timeoutMs) });
-      return validate(response?.value, response?.context?.slot, addresses.length);
+      const read = validate(response?.value, response?.context?.slot, addresses.length, minContextSlot);
+      recordRpcRequest('getMultipleAccounts', 'ok');
+      return read;
     } catch (error) {
-      throw classify(error);
+      const failure = classify(error);
+      recordRpcRequest('getMultipleAccounts', RPC_OUTCOME[failure.kind]);
+      throw failure;
     }
   };
 }

@@ -21,6 +21,8 @@ export const sharedBundle = (): Promise<WorkflowBundle> => (bundle ??= bundleWor
 
 export interface Engine {
   config: Config;
+  /** The environment the config was loaded from (for a worker run as a separate process). */
+  env: Record<string, string>;
   sql: Sql;
   sim: SimulatorHandle;
   client: Client;
@@ -38,23 +40,30 @@ export interface EngineOptions {
   simulator?: SimulatorOptions;
   /** Appended to SOLANA_RPC_URL's path, e.g. an API key, to check it never leaks. */
   rpcPathSuffix?: string;
+  /** Another Temporal server than the run's shared dev server (host:port). */
+  temporalAddress?: string;
+  /** Another Postgres than the run's (a URL of its `postgres` database) for the fresh database. */
+  postgresAdminUrl?: string;
+  /** False: no in-process workers at start (a test runs workers as processes, or later). */
+  workers?: boolean;
 }
 
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
   installRuntime('warn');
-  const address = inject('temporalAddress');
-  const db = await freshDatabase('engine');
+  const address = options.temporalAddress ?? inject('temporalAddress');
+  const db = await freshDatabase('engine', options.postgresAdminUrl);
   const sql = connect(db.url, { max: 10 });
   await migrate(sql);
   const sim = await startSimulator({ port: 0, slotMs: 0, ...options.simulator });
-  const config = loadConfig({
+  const env: Record<string, string> = {
     TEMPORAL_ADDRESS: address,
     DATABASE_URL: db.url,
     SOLANA_RPC_URL: `${sim.url}${options.rpcPathSuffix ?? ''}`,
     TASK_QUEUE: `bt-test-${randomUUID().slice(0, 8)}`,
     RPC_MAX_RPS: '1000',
     ...options.env,
-  });
+  };
+  const config = loadConfig(env);
   const clientConnection = await Connection.connect({ address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   await resetNamespace(client);
@@ -64,6 +73,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   let running: Promise<void> | null = null;
   const engine: Engine = {
     config,
+    env,
     sql,
     sim,
     client,
@@ -99,7 +109,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       await db.drop();
     },
   };
-  await engine.startWorkers();
+  if (options.workers !== false) await engine.startWorkers();
   return engine;
 }
 
