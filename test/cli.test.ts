@@ -534,6 +534,21 @@ describe('balance-tracker CLI', () => {
       expect(tiers[2]!.wallets.wallets).toBe(Number(counts!.n));
     });
 
+    it('shows the last re-tiering and whether the tiers fit the RPC budget', async () => {
+      const before = await cli(['status']);
+      expect(before.stdout).toContain('Re-tiering: has not run yet');
+      await engine.sql`INSERT INTO retier_runs (moved, tiers, pinned) VALUES (${engine.sql.json({ 'medium->high': 3, 'medium->low': 40 })}, ${engine.sql.json({ high: 1, medium: 2, low: 3 })}, 2)`;
+      const after = await cli(['status']);
+      expect(after.stdout).toMatch(/^Re-tiering: last run \S+ moved 43 wallets \(medium->high 3, medium->low 40\); 2 pinned$/m);
+      expect(after.stdout).toMatch(/^RPC budget: the tiers need [\d.]+ requests\/s of RPC_MAX_RPS \d+: fits$/m);
+      const json = JSON.parse((await cli(['status', '--json'])).stdout) as { lastRetier: { moved: Record<string, number> }; budget: { fits: boolean; requiredRps: number } };
+      expect(json.lastRetier.moved).toEqual({ 'medium->high': 3, 'medium->low': 40 });
+      expect(json.budget.fits).toBe(true);
+      // Squeezed below what the tiers need, the budget says so.
+      const squeezed = await cli(['status'], { env: { RPC_MAX_RPS: '0.01' } });
+      expect(squeezed.stdout).toMatch(/^RPC budget: the tiers need [\d.]+ requests\/s of RPC_MAX_RPS 0.01: DOES NOT FIT/m);
+    });
+
     it('a tier whose workflow is not running says so instead of failing', async () => {
       await engine.client.workflow.getHandle(tierWorkflowId('low')).terminate('cli test');
       const result = await cli(['status']);

@@ -1,8 +1,10 @@
 // `status`: every tier at a glance, from live sources: the tier workflow's `progress` query,
 // the tier's Temporal Schedule, and wallet counts in Postgres.
 
+import { type BudgetFit, rpcBudget } from '../budget';
 import { formatDuration } from '../duration';
 import { tierCounts, type TierCounts } from '../db/reads';
+import { lastRetier, type RetierRun } from '../db/segmentation';
 import { readScheduleState, type ScheduleState } from '../schedules';
 import { TIERS, type Tier, tierScheduleId, tierWorkflowId } from '../tiers';
 import type { SweepProgress, TierProgress } from '../../workflows/definitions';
@@ -36,10 +38,32 @@ async function schedule(ctx: Context, tier: Tier): Promise<{ schedule: TierStatu
   }
 }
 
-export async function collectStatus(ctx: Context): Promise<TierStatus[]> {
+export interface Status {
+  tiers: TierStatus[];
+  /** The latest re-tiering (segmentation), or null when none has run. */
+  lastRetier: RetierRun | null;
+  /** Do the tiers' sizes and intervals fit RPC_MAX_RPS? */
+  budget: BudgetFit;
+}
+
+export async function collectStatus(ctx: Context): Promise<Status> {
   const sql = await ctx.db();
   await ctx.temporal();
   const counts = await tierCounts(sql, TIERS);
+  const tiers = await collectTiers(ctx, counts);
+  const config = ctx.config();
+  const checked = (t: Tier) => counts[t].wallets - counts[t].setAside;
+  const budget = rpcBudget(
+    { high: checked('high'), medium: checked('medium'), low: checked('low') },
+    { high: intervalOf(tiers, 'high', config.tierIntervalsMs.high), medium: intervalOf(tiers, 'medium', config.tierIntervalsMs.medium), low: intervalOf(tiers, 'low', config.tierIntervalsMs.low) },
+    config.rpcMaxRps,
+  );
+  return { tiers, lastRetier: await lastRetier(sql), budget };
+}
+
+const intervalOf = (tiers: TierStatus[], tier: Tier, fallback: number) => tiers.find((t) => t.tier === tier)?.schedule?.intervalMs ?? fallback;
+
+function collectTiers(ctx: Context, counts: Record<Tier, TierCounts>): Promise<TierStatus[]> {
   return Promise.all(
     TIERS.map(async (tier): Promise<TierStatus> => {
       const [state, sched] = await Promise.all([tierState(ctx, tier), schedule(ctx, tier)]);
@@ -84,7 +108,22 @@ function errorsText(s: TierStatus): string {
   return parts.length ? parts.join(', ') : 'none';
 }
 
-export function renderStatus(statuses: TierStatus[]): string {
+function budgetText(budget: BudgetFit): string {
+  const need = `${budget.requiredRps.toFixed(2)} requests/s of RPC_MAX_RPS ${budget.maxRps}`;
+  return budget.fits
+    ? `RPC budget: the tiers need ${need}: fits`
+    : `RPC budget: the tiers need ${need}: DOES NOT FIT, sweeps will fall behind (fewer wallets in fast tiers, longer intervals, or a larger budget)`;
+}
+
+function retierText(run: RetierRun | null): string {
+  if (!run) return 'Re-tiering: has not run yet';
+  const moves = Object.entries(run.moved).sort(([a], [b]) => a.localeCompare(b));
+  const total = moves.reduce((sum, [, n]) => sum + n, 0);
+  const detail = moves.map(([move, n]) => `${move} ${formatCount(n)}`).join(', ');
+  return `Re-tiering: last run ${run.ranAt.toISOString()} moved ${formatCount(total)} wallet${total === 1 ? '' : 's'}${detail ? ` (${detail})` : ''}; ${formatCount(run.pinned)} pinned`;
+}
+
+export function renderStatus({ tiers: statuses, lastRetier: retier, budget }: Status): string {
   const rows = statuses.map((s) => {
     const interval = s.schedule ? formatDuration(s.schedule.intervalMs) : 'no schedule';
     const paused = s.schedule ? (s.schedule.paused ? 'yes' : 'no') : '-';
@@ -102,7 +141,8 @@ export function renderStatus(statuses: TierStatus[]): string {
     if (s.schedule?.paused && s.schedule.note) notes.push(`${s.tier}: schedule paused: ${s.schedule.note}`);
     if (s.wallets.setAside > 0) notes.push(`${s.tier}: ${formatCount(s.wallets.setAside)} wallets set aside as invalid (balance-tracker wallets list --set-aside)`);
   }
-  return notes.length ? `${table}\n\n${notes.join('\n')}` : table;
+  const summary = [retierText(retier), budgetText(budget)].join('\n');
+  return notes.length ? `${table}\n\n${summary}\n\n${notes.join('\n')}` : `${table}\n\n${summary}`;
 }
 
 export const statusCommand: CommandSpec = {
@@ -113,22 +153,23 @@ export const statusCommand: CommandSpec = {
 Shows every tier from live sources: the tier workflow's \`progress\` query (current sweep,
 last sweep: duration, wallets checked and changed, RPC calls, failed batches), the tier's
 Temporal Schedule (interval, paused), and the tier's wallets in Postgres (count, set aside as
-invalid). A tier whose workflow is not running, or does not answer, says so in the table and
-in a note below it.
+invalid). Below the table: how many wallets the last re-tiering moved, and whether the tiers'
+sizes and intervals fit RPC_MAX_RPS (one call per 100 wallets per interval, summed). A tier
+whose workflow is not running, or does not answer, says so in the table and in a note.
 
 Exit status: 0 when shown (also when a tier workflow is not running), 1 when Postgres or
 Temporal cannot be reached.`,
   options: {},
   positionals: { min: 0, max: 0 },
   async run(ctx) {
-    let statuses: TierStatus[];
+    let status: Status;
     try {
-      statuses = await collectStatus(ctx);
+      status = await collectStatus(ctx);
     } catch (error) {
       if (error instanceof CliError) throw error;
       throw new CliError(`cannot read the status: ${describeQueryError(error, ctx.secrets())}`, EXIT.failure, error);
     }
-    ctx.io.out(ctx.json ? toJson({ tiers: statuses }) : renderStatus(statuses));
+    ctx.io.out(ctx.json ? toJson(status) : renderStatus(status));
     return EXIT.ok;
   },
 };

@@ -57,3 +57,14 @@ export async function retier(sql: Sql, rules: SegmentationRules): Promise<Retier
     return result;
   });
 }
+
+export interface RetierRun extends RetierResult {
+  ranAt: Date;
+}
+
+/** The latest re-tiering, or null when none has run. */
+export async function lastRetier(sql: Sql): Promise<RetierRun | null> {
+  const [row] = await sql<{ ran_at: Date; moved: Record<string, number>; tiers: Record<Tier, number>; pinned: number }[]>`
+    SELECT ran_at, moved, tiers, pinned FROM retier_runs ORDER BY id DESC LIMIT 1`;
+  return row ? { ranAt: row.ran_at, moved: row.moved, tiers: row.tiers, pinned: row.pinned } : null;
+}
