@@ -111,13 +111,21 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
     // is a token bucket: a sustained RPC_MAX_RPS with bursts of one second's worth after idle.
     maxTaskQueueActivitiesPerSecond: config.rpcMaxRps,
   });
+  const shutdown = () => {
+    for (const worker of [main, rpc]) if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
   return {
     run: async () => {
-      await Promise.all([main.run(), rpc.run()]);
+      // When one worker stops with an error the other is stopped too, so that the connection
+      // can close and the error that stopped it is the one reported.
+      const results = await Promise.allSettled([main, rpc].map((w) => w.run().catch((error: unknown) => {
+        shutdown();
+        throw error;
+      })));
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
-    shutdown: () => {
-      for (const worker of [main, rpc]) if (worker.getState() === 'RUNNING') worker.shutdown();
-    },
+    shutdown,
   };
 }
 
@@ -148,9 +156,10 @@ export async function runWorker(config: Config): Promise<void> {
       log.info('metrics served on /metrics', { port: metrics.port });
     }
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-    const workers = await createWorkers({ config, sql, client, connection });
+    // Before the workers exist: a failure here must not leave workers holding the connection.
     const created = await ensureSchedules(client, config);
     await startTierWorkflows(client, config);
+    const workers = await createWorkers({ config, sql, client, connection });
     log.info('worker running', { taskQueue: config.temporal.taskQueue, rpcTaskQueue: config.temporal.rpcTaskQueue, schedulesCreated: created });
     const stop = () => workers.shutdown();
     process.once('SIGINT', stop);
