@@ -1,8 +1,8 @@
 // Re-tiering: wallets follow their activity, then the budget is checked against the new sizes.
 
+import { Context } from '@temporalio/activity';
 import { rpcBudget, type BudgetFit } from '../src/budget';
 import { retier, type RetierResult } from '../src/db/segmentation';
-import { log } from '../src/log';
 import { readScheduleState } from '../src/schedules';
 import { TIERS, type Tier } from '../src/tiers';
 import type { ActivityDeps } from './deps';
@@ -17,7 +17,8 @@ export function retierActivities({ sql, client, config }: ActivityDeps) {
       }
       const budget = rpcBudget(result.tiers, intervals, config.rpcMaxRps);
       if (!budget.fits) {
-        log.warn('tier sizes and intervals need more RPC than RPC_MAX_RPS allows: sweeps will fall behind', {
+        // Through the activity logger, so the line carries the workflow and activity ids.
+        Context.current().log.warn('tier sizes and intervals need more RPC than RPC_MAX_RPS allows: sweeps will fall behind', {
           requiredRps: Number(budget.requiredRps.toFixed(2)),
           maxRps: budget.maxRps,
         });
