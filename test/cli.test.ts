@@ -544,9 +544,16 @@ describe('balance-tracker CLI', () => {
       const json = JSON.parse((await cli(['status', '--json'])).stdout) as { lastRetier: { moved: Record<string, number> }; budget: { fits: boolean; requiredRps: number } };
       expect(json.lastRetier.moved).toEqual({ 'medium->high': 3, 'medium->low': 40 });
       expect(json.budget.fits).toBe(true);
-      // Squeezed below what the tiers need, the budget says so.
-      const squeezed = await cli(['status'], { env: { RPC_MAX_RPS: '0.01' } });
-      expect(squeezed.stdout).toMatch(/^RPC budget: the tiers need [\d.]+ requests\/s of RPC_MAX_RPS 0.01: DOES NOT FIT/m);
+      // With the low tier's ~100,000 wallets every second (1,000 calls/s), the budget says so.
+      const low = engine.client.schedule.getHandle(tierScheduleId('low'));
+      const interval = (await low.describe()).spec.intervals![0]!.every;
+      await low.update((previous) => ({ ...previous, spec: { intervals: [{ every: '1s' }] } }));
+      try {
+        const squeezed = await cli(['status']);
+        expect(squeezed.stdout).toMatch(/^RPC budget: the tiers need 1,?0\d\d(\.\d+)? requests\/s of RPC_MAX_RPS 50: DOES NOT FIT/m);
+      } finally {
+        await low.update((previous) => ({ ...previous, spec: { intervals: [{ every: interval }] } }));
+      }
     });
 
     it('a tier whose workflow is not running says so instead of failing', async () => {
