@@ -3,33 +3,14 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from './helpers/database';
+import { portOpen, processExists } from './helpers/processes';
 
 const ROOT = join(__dirname, '..');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = netConnect({ host: '127.0.0.1', port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
 
 interface LogLine {
   msg: string;
@@ -39,7 +20,7 @@ interface LogLine {
 describe('npm start', () => {
   let child: ChildProcess | undefined;
   afterAll(() => {
-    if (child?.pid && alive(child.pid)) child.kill('SIGKILL');
+    if (child?.pid && processExists(child.pid)) child.kill('SIGKILL');
   });
 
   it('starts Temporal, the simulator and a worker, and stops all of them on SIGINT', async () => {
@@ -106,12 +87,12 @@ describe('npm start', () => {
 
     const devPid = Number(temporal.pid);
     const simPort = Number(new URL(String(simulator.url)).port);
-    expect(alive(devPid)).toBe(true);
+    expect(processExists(devPid)).toBe(true);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
-    expect(alive(devPid)).toBe(false);
-    expect(await portOpen(simPort)).toBe(false);
-    expect(await portOpen(Number(String(temporal.address).split(':')[1]))).toBe(false);
+    expect(processExists(devPid)).toBe(false);
+    expect(await portOpen(`127.0.0.1:${simPort}`)).toBe(false);
+    expect(await portOpen(String(temporal.address))).toBe(false);
     await rm(dataDir, { recursive: true, force: true });
     await db.drop();
   });

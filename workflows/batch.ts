@@ -4,7 +4,7 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { MainActivities, RpcActivities } from '../activities';
 import type { Tier } from '../src/tiers';
-import { type BatchProgress, batchProgressQuery } from './definitions';
+import { addTally, type BatchProgress, batchProgressQuery, emptyTally } from './definitions';
 import { inWindow } from './window';
 
 export interface BatchWorkflowInput {
@@ -40,13 +40,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     fromId,
     toId,
     batchesTotal: 0,
-    batchesDone: 0,
-    batchesFailed: 0,
-    walletsChecked: 0,
-    walletsChanged: 0,
-    walletsSetAside: 0,
-    staleReads: 0,
-    rpcCalls: 0,
+    ...emptyTally(),
     failures: [],
   };
   setHandler(batchProgressQuery, () => progress);
@@ -56,12 +50,15 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   await inWindow(batches, BATCH_WINDOW, async (range, index) => {
     try {
       const result = await checkBatch({ tier, cutoff, fromId: range.fromId, toId: range.toId, batchKey: `${sweepId}/${childIndex}/${index}` });
-      progress.batchesDone++;
-      progress.walletsChecked += result.wallets;
-      progress.walletsChanged += result.changed;
-      progress.walletsSetAside += result.setAside;
-      progress.staleReads += result.stale;
-      progress.rpcCalls += result.rpcCalls;
+      addTally(progress, {
+        batchesDone: 1,
+        batchesFailed: 0,
+        walletsChecked: result.wallets,
+        walletsChanged: result.changed,
+        walletsSetAside: result.setAside,
+        staleReads: result.stale,
+        rpcCalls: result.rpcCalls,
+      });
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
       progress.batchesFailed++;

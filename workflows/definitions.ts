@@ -3,7 +3,26 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Tier } from '../src/tiers';
 
-export interface SweepProgress {
+/** What a sweep and a batch child count as their batches complete. */
+export interface Tally {
+  batchesDone: number;
+  batchesFailed: number;
+  walletsChecked: number;
+  walletsChanged: number;
+  walletsSetAside: number;
+  staleReads: number;
+  rpcCalls: number;
+}
+
+const TALLY_KEYS = ['batchesDone', 'batchesFailed', 'walletsChecked', 'walletsChanged', 'walletsSetAside', 'staleReads', 'rpcCalls'] as const;
+
+export const emptyTally = (): Tally => ({ batchesDone: 0, batchesFailed: 0, walletsChecked: 0, walletsChanged: 0, walletsSetAside: 0, staleReads: 0, rpcCalls: 0 });
+
+export function addTally(into: Tally, from: Tally): void {
+  for (const key of TALLY_KEYS) into[key] += from[key];
+}
+
+export interface SweepProgress extends Tally {
   sweepId: string;
   reason: string;
   startedAt: string;
@@ -14,13 +33,6 @@ export interface SweepProgress {
   childrenTotal: number;
   childrenDone: number;
   batchesTotal: number;
-  batchesDone: number;
-  batchesFailed: number;
-  walletsChecked: number;
-  walletsChanged: number;
-  walletsSetAside: number;
-  staleReads: number;
-  rpcCalls: number;
 }
 
 export interface Totals {
@@ -61,19 +73,12 @@ export interface TierProgress {
   runs: number;
 }
 
-export interface BatchProgress {
+export interface BatchProgress extends Tally {
   tier: Tier;
   sweepId: string;
   fromId: number;
   toId: number;
   batchesTotal: number;
-  batchesDone: number;
-  batchesFailed: number;
-  walletsChecked: number;
-  walletsChanged: number;
-  walletsSetAside: number;
-  staleReads: number;
-  rpcCalls: number;
   failures: string[];
 }
 

@@ -21,6 +21,8 @@ import { KIND_KEY, TIER_KEY } from '../src/search-attributes';
 import { isTier, type Tier } from '../src/tiers';
 import { batchWorkflow } from './batch';
 import {
+  addTally,
+  emptyTally,
   MAX_PROMOTE_ADDRESSES,
   type PromotionReport,
   type SweepProgress,
@@ -131,13 +133,7 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
       childrenTotal: plan.children.length,
       childrenDone: 0,
       batchesTotal: plan.batches,
-      batchesDone: 0,
-      batchesFailed: 0,
-      walletsChecked: 0,
-      walletsChanged: 0,
-      walletsSetAside: 0,
-      staleReads: 0,
-      rpcCalls: 0,
+      ...emptyTally(),
     };
     current = progress;
     const started = Date.now();
@@ -154,14 +150,7 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
         memo: { tier, sweepId, fromId: range.fromId, toId: range.toId, dueWallets: range.wallets },
       });
       try {
-        const result = await child.result();
-        progress.batchesDone += result.batchesDone;
-        progress.batchesFailed += result.batchesFailed;
-        progress.walletsChecked += result.walletsChecked;
-        progress.walletsChanged += result.walletsChanged;
-        progress.walletsSetAside += result.walletsSetAside;
-        progress.staleReads += result.staleReads;
-        progress.rpcCalls += result.rpcCalls;
+        addTally(progress, await child.result());
       } catch (error) {
         if (isCancellation(error)) throw error;
         // A failed child costs its batches, not the sweep.
