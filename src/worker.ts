@@ -16,9 +16,11 @@ import { ensureSchedules } from './schedules';
 import { startTierWorkflows } from './tier-control';
 
 const WORKFLOWS_PATH = join(__dirname, '../workflows/index.ts');
+/** Decodes what it can and hands the rest to the handlers as bad input (see the file). */
+const PAYLOAD_CONVERTER_PATH = join(__dirname, '../workflows/payload-converter.ts');
 
 export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, payloadConverterPath: PAYLOAD_CONVERTER_PATH, logger: quietBundlerLogger });
 }
 
 const quietBundlerLogger = {

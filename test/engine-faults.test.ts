@@ -7,27 +7,13 @@ import { requestTierSweep } from '../src/tier-control';
 import { tierWorkflowId } from '../src/tiers';
 import { batchProgressQuery, requestSweepSignal } from '../workflows/definitions';
 import { type Engine, startEngine } from './helpers/engine';
+import { tokenBucketOverdrafts } from './helpers/reliability';
 
 let engine: Engine | undefined;
 afterEach(async () => {
   await engine?.stop();
   engine = undefined;
 });
-
-/** Arrival times that a token bucket (rate per second, capacity) would not have had a token for. */
-function tokenBucketOverdrafts(times: number[], rate: number, capacity: number): number[] {
-  let tokens = capacity;
-  let last = times[0] ?? 0;
-  const overdrafts: number[] = [];
-  for (const t of times) {
-    tokens = Math.min(capacity, tokens + ((t - last) * rate) / 1000);
-    last = t;
-    // A millisecond of clock granularity on each side.
-    if (tokens < 1 - (2 * rate) / 1000) overdrafts.push(t);
-    else tokens -= 1;
-  }
-  return overdrafts;
-}
 
 async function expectEqualsChain(e: Engine, tier: string) {
   const rows = await e.sql<{ address: string; lamports: string | null; slot: bigint | null }[]>`

@@ -10,7 +10,6 @@ import { type Engine, startEngine } from './helpers/engine';
 import { testAddresses } from './helpers/addresses';
 
 const WALLETS = 3_000;
-const API_KEY = 'k3y-9f8e7d6c5b4a-SECRET';
 
 async function storedBalances(engine: Engine) {
   return engine.sql<{ address: string; lamports: string; on_chain: boolean; slot: bigint }[]>`
@@ -27,7 +26,6 @@ describe('a sweep', () => {
     engine = await startEngine({
       simulator: { wallets: WALLETS, seed: 7 },
       env: { TIER_HIGH_INTERVAL: '1s', BATCHES_PER_CHILD: '4', SWEEP_CONCURRENCY: '3' },
-      rpcPathSuffix: `/v2/${API_KEY}?api-key=${API_KEY}`,
     });
     // Big balances (above 2^53) and accounts that do not exist on chain.
     whales.forEach((a, i) => engine.sim.world.addWallet(a, 2n ** 60n + BigInt(i) * 12_345_678_901n));
@@ -128,17 +126,5 @@ describe('a sweep', () => {
     await requestTierSweep(engine.client, engine.config, 'low', 'test');
     const low = await engine.waitForSweeps('low', 1);
     expect(low.lastSweep).toMatchObject({ due: 2, walletsChecked: 2, rpcCalls: 1 });
-  });
-
-  it('keeps the RPC URL and its API key out of every workflow history', async () => {
-    let histories = 0;
-    for await (const execution of engine.client.workflow.list()) {
-      const history = await engine.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
-      const text = JSON.stringify(history, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
-      expect(text).not.toContain(API_KEY);
-      expect(text).not.toContain(engine.sim.url);
-      histories++;
-    }
-    expect(histories).toBeGreaterThan(5);
   });
 });

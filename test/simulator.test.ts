@@ -17,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { base58Encode } from '../src/address';
 import { simulatorControl } from '../src/simulator/client';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../src/simulator/server';
+import { Provider } from '../src/simulator/provider';
 import { peakInWindow } from '../src/simulator/stats';
 import { U64_MAX, World } from '../src/simulator/world';
 
@@ -324,6 +325,22 @@ describe('provider behaviour', () => {
     expect(stats.arrivals.filter((a) => a.outcome === 'http_429')).toHaveLength(3);
   });
 
+  it('models a token-bucket provider with rateLimitBurst: a burst, then the refill rate', () => {
+    const provider = new Provider('bucket', { rateLimitRps: 10, rateLimitBurst: 5 });
+    for (let i = 0; i < 5; i++) expect(provider.admit(0)).toBeNull();
+    expect(provider.admit(0)).toBe(1);
+    expect(provider.admit(100)).toBeNull(); // 100 ms refill one token at 10/s
+    expect(provider.admit(150)).toBe(1);
+    expect(provider.admit(10_000)).toBeNull(); // refilled to the burst, never above it
+    for (let i = 0; i < 4; i++) expect(provider.admit(10_000)).toBeNull();
+    expect(provider.admit(10_000)).toBe(1);
+    // 0 (the default) is the strict sliding window: 10 in any second, whatever came before.
+    const strict = new Provider('window', { rateLimitRps: 10 });
+    for (let i = 0; i < 10; i++) expect(strict.admit(i * 10)).toBeNull();
+    expect(strict.admit(999)).toBe(1);
+    expect(strict.admit(1000)).toBeNull();
+  });
+
   it('answers 500 or 503 at errorRate 1, and recovers when the knob drops', async () => {
     const s = await start({ knobs: { errorRate: 1 } });
     const rpc = createSolanaRpc(s.url);
@@ -355,6 +372,38 @@ describe('provider behaviour', () => {
     expect(raw.status).toBe(200);
     expect(() => JSON.parse(raw.text)).toThrow();
     expect(s.stats().outcomes.malformed).toBe(2);
+  });
+
+  it('tells getMultipleAccounts lies at the lie rates: a wrong count, bad lamports, a stale slot', async () => {
+    const s = await start({ wallets: 5, knobs: { wrongCountRate: 1 } });
+    s.world.advance(10);
+    const rpc = createSolanaRpc(s.url);
+    const keys = s.world.addresses(0, 3).map((a) => address(a));
+    const ask = (minContextSlot?: bigint) => rpc.getMultipleAccounts(keys, { commitment: 'confirmed', minContextSlot }).send();
+    expect((await ask()).value).toHaveLength(2);
+
+    s.setKnobs({ wrongCountRate: 0, negativeLamportsRate: 1 });
+    const negative = (await ask()).value.find((a) => a !== null)!;
+    expect(negative.lamports < 0n).toBe(true);
+
+    s.setKnobs({ negativeLamportsRate: 0, stringLamportsRate: 1 });
+    const text = (await ask()).value.find((a) => a !== null)!;
+    expect(typeof text.lamports).toBe('string');
+    expect(BigInt(text.lamports as unknown as string) > 0n).toBe(true);
+
+    // A lagging node that ignores minContextSlot answers from an older bank instead of refusing.
+    s.setKnobs({ stringLamportsRate: 0, staleSlotRate: 1 });
+    const asked = BigInt(s.world.slot() - 1);
+    const stale = await ask(asked);
+    expect(stale.context.slot).toBe(asked - 1n);
+    expect(stale.value.map((a) => a?.lamports ?? null)).toEqual(keys.map((k) => s.world.balanceAt(k, asked - 1n)));
+
+    // Other methods never lie; an honest answer again once the rates drop.
+    expect(typeof (await rpc.getSlot().send())).toBe('bigint');
+    s.setKnobs({ staleSlotRate: 0 });
+    expect((await ask()).value).toHaveLength(3);
+    expect(s.stats().methods).toEqual({ getMultipleAccounts: { lie: 4, ok: 1 }, getSlot: { ok: 1 } });
+    expect(() => s.setKnobs({ wrongCountRate: 0.6, staleSlotRate: 0.6 })).toThrow(/must not exceed 1/);
   });
 
   it('rejects bad knobs with a message naming the knob, changing nothing', async () => {
@@ -429,6 +478,33 @@ describe('the world', () => {
     world.advance(50);
     const changed = addresses.filter((a) => world.balanceAt(a, start) !== world.balanceAt(a, start + 50));
     expect(changed).toHaveLength(20);
+  });
+
+  it('lists its busy wallets and every change between two slots, oldest first per wallet', () => {
+    const world = new World({ wallets: 500, seed: 'listing', slotMs: 0, busyFraction: 0.1, busyChangeRate: 0.3, idleChangeRate: 0.001 });
+    expect(world.busyAddresses()).toHaveLength(50);
+    const start = world.slot();
+    world.advance(40);
+    const changes = world.changesBetween(start + 10, start + 30);
+    expect(changes.length).toBeGreaterThan(0);
+    const byWallet = new Map<string, { slot: number; lamports: bigint }[]>();
+    for (const change of changes) {
+      expect(change.slot).toBeGreaterThan(start + 10);
+      expect(change.slot).toBeLessThanOrEqual(start + 30);
+      byWallet.set(change.address, [...(byWallet.get(change.address) ?? []), change]);
+    }
+    for (const [wallet, list] of byWallet) {
+      for (const [i, change] of list.entries()) {
+        const next = list[i + 1];
+        if (next) expect(next.slot).toBeGreaterThanOrEqual(change.slot);
+        // A wallet can change twice in one slot; the balance at that slot is the last one.
+        if (!next || next.slot > change.slot) expect(world.balanceAt(wallet, change.slot)).toBe(change.lamports === 0n ? null : change.lamports);
+      }
+    }
+    // Nothing is left out: a wallet not listed kept its balance through the range.
+    for (const a of world.addresses(0, 500)) {
+      if (!byWallet.has(a)) expect(world.balanceAt(a, start + 30)).toBe(world.balanceAt(a, start + 10));
+    }
   });
 
   it('is the same world for the same seed, and another for another seed', () => {

@@ -32,6 +32,7 @@ import {
   promoteWalletsSignal,
   requestSweepSignal,
 } from './definitions';
+import { isUndecodable, undecodableReason } from './payload-converter';
 import { inWindow } from './window';
 
 const activities = proxyActivities<MainActivities>({
@@ -85,10 +86,12 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
   let scheduleCheckedAt: string | null = null;
   let sweepsThisRun = 0;
 
-  setHandler(requestSweepSignal, ({ reason }) => {
+  setHandler(requestSweepSignal, (input) => {
+    // Anyone can signal: a handler that threw on a bad payload would fail every workflow task.
+    const reason = typeof input === 'object' && input !== null && !isUndecodable(input) ? (input as { reason?: unknown }).reason : undefined;
     // At most one sweep waits behind the running one; further requests fold into it.
     if (pending) coalesced++;
-    else pending = { reason: String(reason ?? 'signal') };
+    else pending = { reason: String(reason ?? 'signal').slice(0, 200) };
   });
 
   setHandler(promoteWalletsSignal, async (input) => {
@@ -185,8 +188,9 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
       error: null,
     };
     // A signal cannot answer, so everything wrong with it is reported in `progress`.
+    if (isUndecodable(input)) return { ...report, tier: '?', error: `undecodable signal input: ${undecodableReason(input)}` };
     const { addresses, tier: target } = (input ?? {}) as { addresses?: unknown; tier?: unknown };
-    report.tier = typeof target === 'string' ? target.slice(0, 32) : String(target);
+    report.tier = (typeof target === 'string' ? target : String(target)).slice(0, 32);
     if (!isTier(target)) return { ...report, error: `unknown tier '${report.tier}': expected high, medium or low` };
     if (!Array.isArray(addresses)) return { ...report, error: 'addresses must be a list' };
     report.requested = addresses.length;

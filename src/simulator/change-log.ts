@@ -36,6 +36,15 @@ export class ChangeLog {
     return this.lamports[entry]!;
   }
 
+  slotOf(entry: number): number {
+    return this.slots[entry]!;
+  }
+
+  /** The same wallet's previous entry, or -1. */
+  previousOf(entry: number): number {
+    return this.previous[entry]!;
+  }
+
   private grow(): void {
     const capacity = this.slots.length * 2;
     const slots = new Uint32Array(capacity);

@@ -21,10 +21,15 @@ const NUMERIC_FLAGS: Record<string, { option: NumericOption; integer: boolean; f
   'latency-ms': { option: 'latencyMs', integer: false, fallback: DEFAULT_KNOBS.latencyMs },
   'jitter-ms': { option: 'jitterMs', integer: false, fallback: DEFAULT_KNOBS.jitterMs },
   'rate-limit-rps': { option: 'rateLimitRps', integer: true, fallback: DEFAULT_KNOBS.rateLimitRps },
+  'rate-limit-burst': { option: 'rateLimitBurst', integer: true, fallback: DEFAULT_KNOBS.rateLimitBurst },
   'retry-after-seconds': { option: 'retryAfterSeconds', integer: true, fallback: DEFAULT_KNOBS.retryAfterSeconds },
   'error-rate': { option: 'errorRate', integer: false, fallback: DEFAULT_KNOBS.errorRate },
   'hang-rate': { option: 'hangRate', integer: false, fallback: DEFAULT_KNOBS.hangRate },
   'malformed-rate': { option: 'malformedRate', integer: false, fallback: DEFAULT_KNOBS.malformedRate },
+  'wrong-count-rate': { option: 'wrongCountRate', integer: false, fallback: DEFAULT_KNOBS.wrongCountRate },
+  'negative-lamports-rate': { option: 'negativeLamportsRate', integer: false, fallback: DEFAULT_KNOBS.negativeLamportsRate },
+  'string-lamports-rate': { option: 'stringLamportsRate', integer: false, fallback: DEFAULT_KNOBS.stringLamportsRate },
+  'stale-slot-rate': { option: 'staleSlotRate', integer: false, fallback: DEFAULT_KNOBS.staleSlotRate },
 };
 
 const USAGE = `usage: npm run simulator -- [--flag value ...]

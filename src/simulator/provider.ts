@@ -11,6 +11,11 @@ export interface ProviderKnobs {
   jitterMs: number;
   /** HTTP requests accepted per sliding second; 0 means no limit. */
   rateLimitRps: number;
+  /**
+   * 0: the limit is a strict sliding one-second window. Above 0: a token bucket instead (as many
+   * providers count), holding this many requests and refilled at rateLimitRps per second.
+   */
+  rateLimitBurst: number;
   /** Retry-After sent with a 429; 0 means the seconds until the window frees a place (at least 1). */
   retryAfterSeconds: number;
   /** Fraction of requests answered 500 or 503. */
@@ -19,24 +24,51 @@ export interface ProviderKnobs {
   hangRate: number;
   /** Fraction of requests answered 200 with a truncated or non-JSON body. */
   malformedRate: number;
+  // Lies: a node or proxy that answers 200 with well-formed JSON that must not be trusted.
+  // Each applies to the getMultipleAccounts calls of a request that got no fault above.
+  /** Fraction answered with one account too few (the list no longer matches the addresses). */
+  wrongCountRate: number;
+  /** Fraction answered with an account whose lamports are negative. */
+  negativeLamportsRate: number;
+  /** Fraction answered with an account whose lamports are a JSON string, not a number. */
+  stringLamportsRate: number;
+  /**
+   * Fraction answered from a bank one slot older than the request's minContextSlot (or than
+   * the commitment's bank when none is given): a lagging node that ignores minContextSlot.
+   */
+  staleSlotRate: number;
 }
 
 export const DEFAULT_KNOBS: Readonly<ProviderKnobs> = {
   latencyMs: 0,
   jitterMs: 0,
   rateLimitRps: 0,
+  rateLimitBurst: 0,
   retryAfterSeconds: 0,
   errorRate: 0,
   hangRate: 0,
   malformedRate: 0,
+  wrongCountRate: 0,
+  negativeLamportsRate: 0,
+  stringLamportsRate: 0,
+  staleSlotRate: 0,
 };
 
 export const KNOB_NAMES = Object.keys(DEFAULT_KNOBS) as (keyof ProviderKnobs)[];
 
 export type Fault = 'hang' | 'error' | 'malformed' | null;
 
+/** Which lie a getMultipleAccounts answer tells (see the knobs ending in Rate above). */
+export type Lie = 'wrongCount' | 'negativeLamports' | 'stringLamports' | 'staleSlot';
+const LIE_RATES = {
+  wrongCount: 'wrongCountRate',
+  negativeLamports: 'negativeLamportsRate',
+  stringLamports: 'stringLamportsRate',
+  staleSlot: 'staleSlotRate',
+} as const satisfies Record<Lie, keyof ProviderKnobs>;
+
 const WINDOW_MS = 1000;
-const RATES = ['errorRate', 'hangRate', 'malformedRate'] as const;
+const RATES = ['errorRate', 'hangRate', 'malformedRate', ...Object.values(LIE_RATES)] as const;
 
 /** Validates a partial knob update from untrusted input; throws RangeError naming the knob. */
 function checkKnobs(input: unknown): Partial<ProviderKnobs> {
@@ -50,7 +82,7 @@ function checkKnobs(input: unknown): Partial<ProviderKnobs> {
     }
     const knob = name as keyof ProviderKnobs;
     const rate = (RATES as readonly string[]).includes(knob);
-    const integer = knob === 'rateLimitRps' || knob === 'retryAfterSeconds';
+    const integer = knob === 'rateLimitRps' || knob === 'rateLimitBurst' || knob === 'retryAfterSeconds';
     const max = rate ? 1 : 3_600_000;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max || (integer && !Number.isInteger(value))) {
       const kind = rate ? 'a number from 0 to 1' : integer ? `an integer from 0 to ${max}` : `a number of ms from 0 to ${max}`;
@@ -66,6 +98,8 @@ export class Provider {
   private readonly rng: Rng;
   /** Times (performance.now) of the requests accepted in the last second, oldest first. */
   private readonly accepted: number[] = [];
+  /** The token bucket (rateLimitBurst > 0): tokens left, as of `refilledAt`; null until first used. */
+  private bucket: { tokens: number; refilledAt: number } | null = null;
 
   constructor(seed: string, knobs: Partial<ProviderKnobs> = {}) {
     this.rng = createRng(`${seed}/provider`);
@@ -77,17 +111,28 @@ export class Provider {
     return { ...this.current };
   }
 
-  /** Applies a partial update atomically; the three fault rates together may not exceed 1. */
+  /** Applies a partial update atomically; the three fault rates together may not exceed 1, nor the lie rates. */
   update(partial: Partial<ProviderKnobs>): ProviderKnobs {
     const next = { ...this.current, ...checkKnobs(partial) };
     const total = next.errorRate + next.hangRate + next.malformedRate;
     if (total > 1) throw new RangeError(`errorRate + hangRate + malformedRate must not exceed 1, got ${total}`);
+    const lies = Object.values(LIE_RATES).reduce((sum, knob) => sum + next[knob], 0);
+    if (lies > 1) throw new RangeError(`${Object.values(LIE_RATES).join(' + ')} must not exceed 1, got ${lies}`);
     this.current = next;
     return this.knobs;
   }
 
   /** Null when the request is within the rate limit, else the Retry-After seconds for its 429. */
   admit(now: number): number | null {
+    const { rateLimitRps: rps, rateLimitBurst: burst, retryAfterSeconds } = this.current;
+    if (rps > 0 && burst > 0) {
+      const bucket = (this.bucket ??= { tokens: burst, refilledAt: now });
+      bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.refilledAt) * rps) / 1000);
+      bucket.refilledAt = now;
+      if (bucket.tokens < 1) return retryAfterSeconds > 0 ? retryAfterSeconds : Math.max(1, Math.ceil((1 - bucket.tokens) / rps));
+      bucket.tokens -= 1;
+      return null;
+    }
     while (this.accepted.length > 0 && this.accepted[0]! <= now - WINDOW_MS) this.accepted.shift();
     const limit = this.current.rateLimitRps;
     if (limit > 0 && this.accepted.length >= limit) {
@@ -104,6 +149,18 @@ export class Provider {
     if (draw < hangRate) return 'hang';
     if (draw < hangRate + errorRate) return 'error';
     if (draw < hangRate + errorRate + malformedRate) return 'malformed';
+    return null;
+  }
+
+  /** The lie a request's answer tells, if any. Draws only while a lie rate is set, so seeded fault sequences stay as they were. */
+  lie(): Lie | null {
+    const kinds = Object.keys(LIE_RATES) as Lie[];
+    if (kinds.every((kind) => this.current[LIE_RATES[kind]] === 0)) return null;
+    let draw = this.rng.float();
+    for (const kind of kinds) {
+      draw -= this.current[LIE_RATES[kind]];
+      if (draw < 0) return kind;
+    }
     return null;
   }
 

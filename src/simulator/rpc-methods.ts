@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { toJson, type JsonOut } from './json';
+import type { Lie } from './provider';
 import {
   asString,
   asStringArray,
@@ -58,6 +59,8 @@ export type MethodLabel = Method | '<unknown>' | '<invalid>';
 export interface CallRecord {
   method: MethodLabel;
   ok: boolean;
+  /** The answer told a lie (a provider knob): well-formed, but not to be trusted. */
+  lied?: boolean;
 }
 
 export interface RpcReply {
@@ -68,8 +71,11 @@ export interface RpcReply {
 
 type Id = null | number | string;
 
-/** Answers one HTTP request body (a single call or a batch) as the validator would. */
-export function handleRpc(text: string, world: World): RpcReply {
+/**
+ * Answers one HTTP request body (a single call or a batch) as the validator would, or, with
+ * `lie`, as a misbehaving node would for its getMultipleAccounts calls.
+ */
+export function handleRpc(text: string, world: World, lie: Lie | null = null): RpcReply {
   let request: unknown;
   try {
     request = JSON.parse(text);
@@ -77,7 +83,7 @@ export function handleRpc(text: string, world: World): RpcReply {
     return { body: `${failure(null, PARSE_ERROR, true)}\n`, calls: [{ method: '<invalid>', ok: false }] };
   }
   if (!Array.isArray(request)) {
-    const { output, call } = handleCall(request, world);
+    const { output, call } = handleCall(request, world, lie);
     return { body: output === null ? null : `${output}\n`, calls: [call] };
   }
   // A batch answers in call order and leaves notifications out; an empty or
@@ -85,7 +91,7 @@ export function handleRpc(text: string, world: World): RpcReply {
   const outputs: string[] = [];
   const calls: CallRecord[] = [];
   for (const item of request) {
-    const { output, call } = handleCall(item, world);
+    const { output, call } = handleCall(item, world, lie);
     calls.push(call);
     if (output !== null) outputs.push(output);
   }
@@ -165,7 +171,7 @@ function labelOf(method: string): MethodLabel {
   return (METHODS as readonly string[]).includes(method) ? (method as Method) : '<unknown>';
 }
 
-function handleCall(value: unknown, world: World): { output: string | null; call: CallRecord } {
+function handleCall(value: unknown, world: World, lie: Lie | null): { output: string | null; call: CallRecord } {
   const shape = classify(value);
   if (shape.kind === 'invalid') {
     return { output: failure(shape.id, INVALID_REQUEST, true), call: { method: '<invalid>', ok: false } };
@@ -177,16 +183,17 @@ function handleCall(value: unknown, world: World): { output: string | null; call
     const output = shape.notification ? null : failure(shape.id, INVALID_VERSION, false);
     return { output, call: { method, ok: false } };
   }
+  const lying = method === 'getMultipleAccounts' ? lie : null;
   let result: JsonOut;
   try {
-    result = run(shape.method, shape.params, world);
+    result = run(shape.method, shape.params, world, lying);
   } catch (error) {
     if (!(error instanceof RpcError)) throw error;
     const output = shape.notification ? null : failure(shape.id, error, true);
     return { output, call: { method, ok: false } };
   }
   const output = shape.notification ? null : toJson({ jsonrpc: '2.0', result, id: shape.id });
-  return { output, call: { method, ok: true } };
+  return { output, call: lying ? { method, ok: true, lied: true } : { method, ok: true } };
 }
 
 function failure(id: Id, error: { code: number; message: string; data?: JsonOut }, versioned: boolean): string {
@@ -194,7 +201,7 @@ function failure(id: Id, error: { code: number; message: string; data?: JsonOut 
   return toJson(versioned ? { jsonrpc: '2.0', error: body, id } : { error: body, id });
 }
 
-function run(method: string, params: Params, world: World): JsonOut {
+function run(method: string, params: Params, world: World, lie: Lie | null = null): JsonOut {
   switch (method) {
     case 'getAccountInfo': {
       // Encoding defaults differ per method in agave: Binary here, Base64 for getMultipleAccounts.
@@ -214,12 +221,10 @@ function run(method: string, params: Params, world: World): JsonOut {
         throw new RpcError(INVALID_PARAMS, `Too many inputs provided; max ${MAX_MULTIPLE_ACCOUNTS}`);
       }
       const keys = texts.map(verifyPubkey);
-      const slot = bankSlot(world, options);
+      const slot = lie === 'staleSlot' ? laggingSlot(world, options) : bankSlot(world, options);
       const encoding = options.encoding ?? 'base64';
-      return response(
-        slot,
-        keys.map((key) => encodeAccount(world.lamportsAt(key, slot), encoding)),
-      );
+      const accounts = keys.map((key) => encodeAccount(world.lamportsAt(key, slot), encoding));
+      return response(slot, lie ? tell(lie, accounts, encoding) : accounts);
     }
     case 'getBalance': {
       const [pubkey, config] = positional(params, 1, 2);
@@ -255,6 +260,24 @@ function bankSlot(world: World, config: ContextConfig): number {
     throw new RpcError(MIN_CONTEXT_SLOT_NOT_REACHED, 'Minimum context slot has not been reached', { contextSlot: slot });
   }
   return slot;
+}
+
+/** A lagging node that ignores minContextSlot: its bank is one slot older than what was asked. */
+function laggingSlot(world: World, config: ContextConfig): number {
+  const bank = Math.max(0, world.slot() - COMMITMENT_LAG[config.commitment ?? 'finalized']);
+  return Math.max(0, Math.min(bank, config.minContextSlot ?? bank) - 1);
+}
+
+/** The account list as a lying node returns it (a staleSlot lie is told by the slot alone). */
+function tell(lie: Lie, accounts: JsonOut[], encoding: Encoding): JsonOut[] {
+  if (lie === 'staleSlot') return accounts;
+  if (lie === 'wrongCount') return accounts.length > 0 ? accounts.slice(0, -1) : [null];
+  // The first existing account's lamports (a made-up account when none exists) go bad.
+  const index = Math.max(0, accounts.findIndex((a) => a !== null));
+  const account = (accounts[index] ?? encodeAccount(1n, encoding)) as { readonly [key: string]: JsonOut };
+  const lamports = account.lamports as bigint;
+  const told = { ...account, lamports: lie === 'negativeLamports' ? -lamports : lamports.toString() };
+  return accounts.length === 0 ? [told] : accounts.map((a, i) => (i === index ? told : a));
 }
 
 function response(slot: number, value: JsonOut): JsonOut {

@@ -91,14 +91,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       settle(refusal.status === 200 ? 'ok' : 'http_4xx', []);
       return reply(res, refusal);
     }
-    const { body, calls } = handleRpc(text, world);
+    const { body, calls } = handleRpc(text, world, fault === null ? provider.lie() : null);
     if (fault === 'malformed') {
       settle('malformed');
       return reply(res, json(provider.malform(body ?? '')));
     }
     settle(
-      calls.every((call) => call.ok) ? 'ok' : 'rpc_error',
-      calls.map(({ method, ok }) => ({ method, outcome: ok ? 'ok' : 'rpc_error' })),
+      calls.some((call) => call.lied) ? 'lie' : calls.every((call) => call.ok) ? 'ok' : 'rpc_error',
+      calls.map(({ method, ok, lied }) => ({ method, outcome: lied ? 'lie' : ok ? 'ok' : 'rpc_error' })),
     );
     return reply(res, json(body ?? ''));
   };

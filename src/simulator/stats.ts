@@ -2,7 +2,7 @@
 // requests by outcome, and a record of recent HTTP requests (when, what they got, and a
 // key naming what they asked) to check a client's rate and its retries.
 
-const OUTCOMES = ['ok', 'rpc_error', 'http_429', 'http_4xx', 'http_5xx', 'hung', 'malformed'] as const;
+const OUTCOMES = ['ok', 'rpc_error', 'http_429', 'http_4xx', 'http_5xx', 'hung', 'malformed', 'lie'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 /** Sparse: an outcome that never happened is absent. */
 export type OutcomeCounts = Partial<Record<Outcome, number>>;
@@ -25,7 +25,8 @@ export interface SimulatorStats {
   httpRequests: number;
   /**
    * HTTP requests by what they got: 'ok' is a 200 whose calls all succeeded, 'rpc_error'
-   * a 200 carrying at least one JSON-RPC error, 'http_4xx' the validator's HTTP refusals.
+   * a 200 carrying at least one JSON-RPC error, 'http_4xx' the validator's HTTP refusals,
+   * 'lie' a 200 whose getMultipleAccounts answer lied (the lie knobs).
    */
   httpOutcomes: OutcomeCounts;
   /** JSON-RPC calls (each call of a batch counts) by outcome. */

@@ -226,6 +226,33 @@ export class World {
     return out;
   }
 
+  /** Addresses of the wallets that change often (benchmarks tier them as an operator would). */
+  busyAddresses(): string[] {
+    return Array.from(this.busy, (index) => base58Encode(this.table.key(index)));
+  }
+
+  /**
+   * Every balance change in slots (fromSlot, toSlot], oldest first per wallet (for benchmarks
+   * measuring how soon a change reaches a store). Costs O(wallets + changes after fromSlot).
+   */
+  changesBetween(fromSlot: number, toSlot: number): { address: string; slot: number; lamports: bigint }[] {
+    checkInteger('fromSlot', fromSlot, 0, Number.MAX_SAFE_INTEGER);
+    checkInteger('toSlot', toSlot, 0, Number.MAX_SAFE_INTEGER);
+    this.slot();
+    const out: { address: string; slot: number; lamports: bigint }[] = [];
+    for (let index = 0; index < this.table.size; index++) {
+      let entry = this.log.findAt(this.newest[index]!, toSlot);
+      if (entry === -1 || this.log.slotOf(entry) <= fromSlot) continue;
+      const address = base58Encode(this.table.key(index));
+      const first = out.length;
+      for (; entry !== -1 && this.log.slotOf(entry) > fromSlot; entry = this.log.previousOf(entry)) {
+        out.push({ address, slot: this.log.slotOf(entry), lamports: this.log.lamportsOf(entry) });
+      }
+      reverseFrom(out, first);
+    }
+    return out;
+  }
+
   private generateSlot(slot: number, changes: boolean): void {
     if (changes) {
       const busy = this.busy;
@@ -296,6 +323,10 @@ function nextBalance(before: bigint, rng: Rng): bigint {
   }
   const after = before + delta;
   return after > U64_MAX ? U64_MAX : after;
+}
+
+function reverseFrom<T>(items: T[], from: number): void {
+  for (let i = from, j = items.length - 1; i < j; i++, j--) [items[i], items[j]] = [items[j]!, items[i]!];
 }
 
 function keyOf(address: string): Uint8Array {

@@ -1,0 +1,330 @@
+// The service's promises, checked against the simulator's truth after a fault test:
+// - every due wallet was checked (read by a recorded batch), none twice in one sweep;
+// - each wallet holds the true balance at its slot, and at the slot of its latest read;
+// - history rows are exactly the observed changes: the first observation, then one row at each
+//   read whose true balance differs from the previous read's, nothing else;
+// - no wallet's slot, and no wallet's read slot, ever went backwards;
+// - the RPC budget (a token bucket) was never overdrawn.
+// Figures go to test-artifacts/reliability.json for docs/reliability.md.
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Sql } from '../../src/db/client';
+import type { SimulatorStats } from '../../src/simulator/stats';
+import type { World } from '../../src/simulator/world';
+import type { Tier } from '../../src/tiers';
+
+export interface PromiseReport {
+  wallets: number;
+  /** Wallets read by at least one recorded batch. */
+  walletsChecked: number;
+  /** Wallet reads recorded (a wallet read in two sweeps counts twice). */
+  walletReads: number;
+  batches: number;
+  historyRows: number;
+  expectedHistoryRows: number;
+  /** Examples (up to 10) and counts of each broken promise. */
+  neverChecked: string[];
+  notCheckedSince: string[];
+  notCheckedSinceCount: number;
+  checkedTwiceInASweep: string[];
+  wrongBalance: string[];
+  wrongBalanceCount: number;
+  missingHistory: string[];
+  missingHistoryCount: number;
+  extraHistory: string[];
+  extraHistoryCount: number;
+  readSlotRegressions: string[];
+  negativeLamports: number;
+}
+
+const EXAMPLES = 10;
+
+/**
+ * Checks the promises for the wallets of `tier` against the simulator's world. With
+ * `checkedSince` (an ISO time, e.g. when a sweep began), every wallet must have been read
+ * at or after it.
+ */
+export async function checkPromises(sql: Sql, world: World, { tier, checkedSince }: { tier: Tier; checkedSince?: string }): Promise<PromiseReport> {
+  const wallets = await sql<{ id: bigint; address: string; lamports: string | null; on_chain: boolean | null; slot: bigint | null }[]>`
+    SELECT id, address, lamports::text, on_chain, slot FROM wallets
+    WHERE tier = ${tier} AND invalid_reason IS NULL ORDER BY id`;
+  const reads = await sql<{ id: bigint; slot: bigint; read_at: Date; sweep: string }[]>`
+    SELECT w.id, b.slot, b.read_at, split_part(b.batch_key, '/', 1) AS sweep
+    FROM wallets w JOIN batch_checks b ON b.tier = w.tier AND w.id BETWEEN b.from_id AND b.to_id AND b.read_at > w.tier_since
+    WHERE w.tier = ${tier} AND w.invalid_reason IS NULL
+    ORDER BY w.id, b.read_at`;
+  const history = await sql<{ wallet_id: bigint; slot: bigint; lamports: string }[]>`
+    SELECT c.wallet_id, c.slot, c.lamports::text FROM balance_changes c JOIN wallets w ON w.id = c.wallet_id
+    WHERE w.tier = ${tier} AND w.invalid_reason IS NULL ORDER BY c.wallet_id, c.slot`;
+  const [batches] = await sql<{ n: bigint; wallets: bigint }[]>`
+    SELECT count(*) AS n, coalesce(sum(wallets), 0) AS wallets FROM batch_checks WHERE tier = ${tier}`;
+  const [negative] = await sql<{ n: bigint }[]>`
+    SELECT (SELECT count(*) FROM wallets WHERE lamports < 0) + (SELECT count(*) FROM balance_changes WHERE lamports < 0) AS n`;
+
+  const readsOf = groupBy(reads, (r) => Number(r.id));
+  const historyOf = groupBy(history, (r) => Number(r.wallet_id));
+  const since = checkedSince ? Date.parse(checkedSince) : null;
+  const report: PromiseReport = {
+    wallets: wallets.length,
+    walletsChecked: 0,
+    walletReads: Number(batches!.wallets),
+    batches: Number(batches!.n),
+    historyRows: history.length,
+    expectedHistoryRows: 0,
+    neverChecked: [],
+    notCheckedSince: [],
+    notCheckedSinceCount: 0,
+    checkedTwiceInASweep: [],
+    wrongBalance: [],
+    wrongBalanceCount: 0,
+    missingHistory: [],
+    missingHistoryCount: 0,
+    extraHistory: [],
+    extraHistoryCount: 0,
+    readSlotRegressions: [],
+    negativeLamports: Number(negative!.n),
+  };
+  const note = (list: string[], text: string) => {
+    if (list.length < EXAMPLES) list.push(text);
+  };
+
+  for (const wallet of wallets) {
+    const id = Number(wallet.id);
+    const own = readsOf.get(id) ?? [];
+    if (own.length === 0) {
+      note(report.neverChecked, wallet.address);
+      continue;
+    }
+    report.walletsChecked++;
+    if (since !== null && !own.some((r) => r.read_at.getTime() >= since)) {
+      report.notCheckedSinceCount++;
+      note(report.notCheckedSince, wallet.address);
+    }
+    const sweeps = own.map((r) => r.sweep);
+    if (new Set(sweeps).size !== sweeps.length) note(report.checkedTwiceInASweep, wallet.address);
+
+    // What the reads saw, in the order they happened; each change is one expected history row.
+    const expected = new Map<bigint, bigint>();
+    let previous: bigint | null | undefined;
+    let lastSlot = -1n;
+    for (const read of own) {
+      if (read.slot < lastSlot) note(report.readSlotRegressions, `${wallet.address}: read at slot ${read.slot} after ${lastSlot}`);
+      lastSlot = read.slot > lastSlot ? read.slot : lastSlot;
+      const truth = world.balanceAt(wallet.address, read.slot);
+      if (previous === undefined || truth !== previous) expected.set(read.slot, truth ?? 0n);
+      previous = truth;
+    }
+    report.expectedHistoryRows += expected.size;
+    const actual = new Map((historyOf.get(id) ?? []).map((h) => [h.slot, BigInt(h.lamports)]));
+    for (const [slot, lamports] of expected) {
+      if (actual.get(slot) !== lamports) {
+        report.missingHistoryCount++;
+        note(report.missingHistory, `${wallet.address} @${slot}: expected ${lamports}, got ${actual.get(slot) ?? 'no row'}`);
+      }
+    }
+    for (const [slot, lamports] of actual) {
+      if (!expected.has(slot)) {
+        report.extraHistoryCount++;
+        note(report.extraHistory, `${wallet.address} @${slot}: ${lamports}, not an observed change`);
+      }
+    }
+
+    // The stored balance is the truth at its slot, and still the truth at the latest read.
+    const stored = wallet.lamports === null ? null : BigInt(wallet.lamports);
+    const atSlot = wallet.slot === null ? undefined : world.balanceAt(wallet.address, wallet.slot);
+    const atLastRead = world.balanceAt(wallet.address, lastSlot);
+    const ok =
+      stored !== null &&
+      atSlot !== undefined &&
+      stored === (atSlot ?? 0n) &&
+      wallet.on_chain === (atSlot !== null) &&
+      atLastRead === atSlot &&
+      wallet.slot! <= lastSlot;
+    if (!ok) {
+      report.wrongBalanceCount++;
+      note(report.wrongBalance, `${wallet.address}: stored ${stored} @${wallet.slot}, truth ${atSlot} there and ${atLastRead} @${lastSlot} (latest read)`);
+    }
+  }
+  return report;
+}
+
+/** The broken promises of a report (empty when all hold), for one readable assertion. */
+export function brokenPromises(report: PromiseReport): Record<string, unknown> {
+  const broken: Record<string, unknown> = {};
+  if (report.neverChecked.length) broken.neverChecked = report.neverChecked;
+  if (report.notCheckedSinceCount) broken.notCheckedSince = { count: report.notCheckedSinceCount, examples: report.notCheckedSince };
+  if (report.checkedTwiceInASweep.length) broken.checkedTwiceInASweep = report.checkedTwiceInASweep;
+  if (report.wrongBalanceCount) broken.wrongBalance = { count: report.wrongBalanceCount, examples: report.wrongBalance };
+  if (report.missingHistoryCount) broken.missingHistory = { count: report.missingHistoryCount, examples: report.missingHistory };
+  if (report.extraHistoryCount) broken.extraHistory = { count: report.extraHistoryCount, examples: report.extraHistory };
+  if (report.readSlotRegressions.length) broken.readSlotRegressions = report.readSlotRegressions;
+  if (report.negativeLamports) broken.negativeLamports = report.negativeLamports;
+  if (report.historyRows !== report.expectedHistoryRows) broken.historyRows = { actual: report.historyRows, expected: report.expectedHistoryRows };
+  return broken;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => number): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    let list = out.get(k);
+    if (!list) out.set(k, (list = []));
+    list.push(item);
+  }
+  return out;
+}
+
+/**
+ * Samples every wallet's slot every `everyMs` while a test breaks things, and remembers any
+ * wallet whose slot went down between two samples. Failed samples (Postgres down) are skipped.
+ */
+export function watchSlots(sql: Sql, everyMs = 2_000) {
+  const last = new Map<number, bigint>();
+  const regressions: string[] = [];
+  let samples = 0;
+  let failedSamples = 0;
+  let stopped = false;
+  const sample = async () => {
+    try {
+      const rows = await sql<{ id: bigint; slot: bigint }[]>`SELECT id, slot FROM wallets WHERE slot IS NOT NULL`;
+      for (const row of rows) {
+        const id = Number(row.id);
+        const before = last.get(id);
+        if (before !== undefined && row.slot < before && regressions.length < EXAMPLES) regressions.push(`wallet ${id}: slot ${before} -> ${row.slot}`);
+        last.set(id, row.slot);
+      }
+      samples++;
+    } catch {
+      failedSamples++;
+    }
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      await sample();
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    async stop(): Promise<{ samples: number; failedSamples: number; regressions: string[] }> {
+      stopped = true;
+      await loop;
+      await sample();
+      return { samples, failedSamples, regressions };
+    },
+  };
+}
+
+/** Arrival times that a token bucket (rate per second, capacity) would not have had a token for. */
+export function tokenBucketOverdrafts(times: readonly number[], rate: number, capacity: number): number[] {
+  let tokens = capacity;
+  let last = times[0] ?? 0;
+  const overdrafts: number[] = [];
+  for (const t of times) {
+    tokens = Math.min(capacity, tokens + ((t - last) * rate) / 1000);
+    last = t;
+    // A millisecond of clock granularity on each side.
+    if (tokens < 1 - (2 * rate) / 1000) overdrafts.push(t);
+    else tokens -= 1;
+  }
+  return overdrafts;
+}
+
+/**
+ * The burst Temporal allows a task-queue rate limit: one second's worth, split over the dev
+ * server's 4 task-queue partitions (see test/engine-faults.test.ts).
+ */
+export const budgetBurst = (rps: number): number => 4 * Math.ceil(rps / 4);
+
+/** Requests that a 429 told to wait but came back sooner (same question, earlier than Retry-After). */
+export function earlyRetries(arrivals: SimulatorStats['arrivals'], retryAfterMs: number): string[] {
+  const early: string[] = [];
+  for (const [i, a] of arrivals.entries()) {
+    if (a.outcome !== 'http_429') continue;
+    const retry = arrivals.slice(i + 1).find((b) => b.key === a.key);
+    // 5 ms of clock granularity between the simulator's and Temporal's timers.
+    if (retry && retry.at - a.at < retryAfterMs - 5) early.push(`${a.key}: after ${retry.at - a.at} ms`);
+  }
+  return early;
+}
+
+/** RPC requests beyond one per recorded batch: retries, and calls whose write was lost to a fault. */
+export function rpcRetries(stats: SimulatorStats, batches: number): number {
+  return stats.httpRequests - batches;
+}
+
+/**
+ * Workflows of one engine (its task queue: test files share the namespace, and a finished
+ * test's workflows are terminated) that ended badly: failed, timed out or terminated.
+ */
+export async function unhealthyWorkflows(client: Client, taskQueue: string): Promise<string[]> {
+  const bad: string[] = [];
+  const query = `TaskQueue = '${taskQueue}' AND (ExecutionStatus = 'Failed' OR ExecutionStatus = 'TimedOut' OR ExecutionStatus = 'Terminated')`;
+  for await (const execution of client.workflow.list({ query })) bad.push(`${execution.workflowId}: ${execution.status.name}`);
+  return bad;
+}
+
+/** Polls `probe` until it returns a value that is not undefined, or throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** The database's clock (batch_checks.read_at is on it). */
+export async function dbNow(sql: Sql): Promise<Date> {
+  const [row] = await sql<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
+  return row!.now;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Batches recorded so far for a tier (one row per batch written). */
+export async function recordedBatches(sql: Sql, tier: Tier, since?: Date): Promise<number> {
+  const [row] = await sql<{ n: bigint }[]>`
+    SELECT count(*) AS n FROM batch_checks WHERE tier = ${tier} AND read_at >= ${since ?? new Date(0)}`;
+  return Number(row!.n);
+}
+
+const FIGURES_FILE = join(__dirname, '..', '..', 'test-artifacts', 'reliability.json');
+
+/** Merges one test's figures into test-artifacts/reliability.json (test files run one at a time). */
+export function recordFigures(name: string, figures: Record<string, unknown>): void {
+  mkdirSync(join(FIGURES_FILE, '..'), { recursive: true });
+  let all: Record<string, unknown> = {};
+  try {
+    all = JSON.parse(readFileSync(FIGURES_FILE, 'utf8')) as Record<string, unknown>;
+  } catch {
+    // first figures of the run
+  }
+  all[name] = { ...figures, recordedAt: new Date().toISOString() };
+  writeFileSync(FIGURES_FILE, `${JSON.stringify(all, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+}
+
+/** The usual figures of a fault test, from the promise report and the simulator's counters. */
+export function faultFigures(report: PromiseReport, stats: SimulatorStats, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    wallets: report.wallets,
+    walletsChecked: report.walletsChecked,
+    walletReads: report.walletReads,
+    batches: report.batches,
+    rpcRequests: stats.httpRequests,
+    rpcOutcomes: stats.httpOutcomes,
+    retries: rpcRetries(stats, report.batches),
+    historyRows: report.historyRows,
+    rowsLost: report.missingHistoryCount + report.neverChecked.length,
+    duplicates: report.extraHistoryCount + report.checkedTwiceInASweep.length,
+    wrongBalances: report.wrongBalanceCount,
+    ...extra,
+  };
+}

@@ -1,0 +1,187 @@
+// Workers killed for real (SIGKILL of a `balance-tracker worker` process) in the middle of a
+// sweep of 20,000 wallets: the sweep completes and the promises hold.
+//   1. the only worker is killed; a new one is started;
+//   2. two workers run; one is killed, the other finishes alone.
+// A killed worker's in-flight activities come back after their start-to-close timeout
+// (1 minute), so each sweep takes a minute or two here.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Address } from '../../src/address';
+import { addWallets } from '../../src/db/wallets';
+import { ensureSchedules } from '../../src/schedules';
+import { requestTierSweep } from '../../src/tier-control';
+import { TIERS, tierScheduleId, tierWorkflowId } from '../../src/tiers';
+import { type Engine, startEngine } from '../helpers/engine';
+import {
+  brokenPromises,
+  budgetBurst,
+  checkPromises,
+  dbNow,
+  faultFigures,
+  recordedBatches,
+  recordFigures,
+  sleep,
+  tokenBucketOverdrafts,
+  waitFor,
+  watchSlots,
+} from '../helpers/reliability';
+import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
+
+const WALLETS = 20_000;
+const BATCHES = WALLETS / 100;
+const RPS = 20;
+const INTERVAL_MS = 20_000;
+const SWEEP_TIMEOUT_MS = 480_000;
+
+describe('a worker process killed mid-sweep', () => {
+  let engine: Engine;
+  const workers: WorkerProcess[] = [];
+  let watcher: ReturnType<typeof watchSlots>;
+
+
+  function startWorker(): WorkerProcess {
+    const worker = spawnWorker(engine.env);
+    workers.push(worker);
+    return worker;
+  }
+
+  /**
+   * The activities of a sweep's batch children: by the worker (pid@host) whose attempt finished
+   * them, and how many attempts beyond the first they needed (a killed worker's attempts time out).
+   */
+  async function sweepActivities(sweepId: string, children: number): Promise<{ byWorker: Map<string, number>; extraAttempts: number }> {
+    const byWorker = new Map<string, number>();
+    let extraAttempts = 0;
+    for (let i = 0; i < children; i++) {
+      const history = await engine.client.workflow.getHandle(`${tierWorkflowId('low')}-${sweepId}-${i}`).fetchHistory();
+      for (const event of history.events ?? []) {
+        const started = event.activityTaskStartedEventAttributes;
+        if (!started?.identity) continue;
+        byWorker.set(started.identity, (byWorker.get(started.identity) ?? 0) + 1);
+        extraAttempts += Math.max(0, (started.attempt ?? 1) - 1);
+      }
+    }
+    return { byWorker, extraAttempts };
+  }
+
+  beforeAll(async () => {
+    engine = await startEngine({
+      workers: false,
+      simulator: { wallets: WALLETS, seed: 'worker-kill', slotMs: 200, knobs: { latencyMs: 300, jitterMs: 100 } },
+      env: {
+        RPC_MAX_RPS: String(RPS),
+        SWEEP_CONCURRENCY: '4',
+        BATCHES_PER_CHILD: '10',
+        TIER_LOW_INTERVAL: `${INTERVAL_MS / 1000}s`,
+        TIER_MEDIUM_INTERVAL: '24h',
+        TIER_HIGH_INTERVAL: '24h',
+        SEGMENTATION: 'off',
+      },
+    });
+    await addWallets(engine.sql, engine.sim.world.addresses(0, WALLETS) as Address[], 'low');
+    // The schedules exist, paused, before any worker: sweeps happen when the test asks for them.
+    await ensureSchedules(engine.client, engine.config);
+    for (const tier of TIERS) await engine.client.schedule.getHandle(tierScheduleId(tier)).pause('reliability test');
+    engine.sim.resetStats();
+    watcher = watchSlots(engine.sql);
+  }, 300_000);
+
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop(10_000)));
+    await watcher?.stop();
+    await engine?.stop();
+  }, 120_000);
+
+  let firstSweepEnd = 0;
+
+  it('SIGKILL of the only worker: a new worker completes the sweep, every wallet checked once, nothing lost', async () => {
+    const first = startWorker();
+    await first.ready();
+    const sweepStart = await dbNow(engine.sql);
+    await requestTierSweep(engine.client, engine.config, 'low', 'kill the only worker');
+
+    const atKill = await waitFor('a fifth of the batches written', async () => {
+      const n = await recordedBatches(engine.sql, 'low');
+      return n >= BATCHES / 5 ? n : undefined;
+    }, 300_000, 100);
+    first.kill('SIGKILL');
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    // Killed mid-sweep: most batches were still to do.
+    const afterKill = await recordedBatches(engine.sql, 'low');
+    expect(afterKill).toBeLessThan(BATCHES);
+
+    const second = startWorker();
+    await second.ready();
+    const progress = await engine.waitForSweeps('low', 1, SWEEP_TIMEOUT_MS);
+    firstSweepEnd = Date.now();
+    expect(progress.lastSweep).toMatchObject({ due: WALLETS, batchesTotal: BATCHES, batchesDone: BATCHES, batchesFailed: 0, walletsChecked: WALLETS });
+
+    const report = await checkPromises(engine.sql, engine.sim.world, { tier: 'low', checkedSince: sweepStart.toISOString() });
+    expect(brokenPromises(report)).toEqual({});
+    expect(report).toMatchObject({ wallets: WALLETS, walletsChecked: WALLETS, walletReads: WALLETS, batches: BATCHES, historyRows: WALLETS });
+
+    const stats = engine.sim.stats();
+    expect(tokenBucketOverdrafts(stats.arrivals.map((a) => a.at), RPS, budgetBurst(RPS))).toEqual([]);
+    const { extraAttempts } = await sweepActivities(progress.lastSweep!.sweepId, progress.lastSweep!.childrenTotal);
+    recordFigures(
+      'worker killed mid-sweep',
+      faultFigures(report, stats, { faultsInjected: { sigkill: 1 }, batchesWrittenAtKill: atKill, workers: 2, activityAttemptsRetried: extraAttempts }),
+    );
+  }, 600_000);
+
+  it('two workers, one SIGKILLed mid-sweep: the other completes it and the promises hold across both sweeps', async () => {
+    const [, second] = workers;
+    const third = startWorker();
+    await third.ready();
+    // Every wallet is due again once half the interval has passed since its check.
+    await sleep(Math.max(0, firstSweepEnd + INTERVAL_MS / 2 + 1_000 - Date.now()));
+    const sweepStart = await dbNow(engine.sql);
+    await requestTierSweep(engine.client, engine.config, 'low', 'kill one of two workers');
+
+    const atKill = await waitFor('a fifth of the second sweep written', async () => {
+      const n = await recordedBatches(engine.sql, 'low', sweepStart);
+      return n >= BATCHES / 5 ? n : undefined;
+    }, 300_000, 100);
+    second!.kill('SIGKILL');
+    expect(await second!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await recordedBatches(engine.sql, 'low', sweepStart)).toBeLessThan(BATCHES);
+
+    const progress = await engine.waitForSweeps('low', 2, SWEEP_TIMEOUT_MS);
+    const sweep = progress.lastSweep!;
+    expect(sweep).toMatchObject({ due: WALLETS, batchesTotal: BATCHES, batchesDone: BATCHES, batchesFailed: 0, walletsChecked: WALLETS });
+
+    // Both workers ran the sweep's activities; the survivor alone finished it.
+    const { byWorker, extraAttempts } = await sweepActivities(sweep.sweepId, sweep.childrenTotal);
+    const identities = [...byWorker.keys()];
+    expect(identities.some((id) => id.startsWith(`${third.pid}@`))).toBe(true);
+    expect(identities.some((id) => id.startsWith(`${second!.pid}@`))).toBe(true);
+
+    const report = await checkPromises(engine.sql, engine.sim.world, { tier: 'low', checkedSince: sweepStart.toISOString() });
+    expect(brokenPromises(report)).toEqual({});
+    expect(report).toMatchObject({ wallets: WALLETS, walletsChecked: WALLETS, walletReads: 2 * WALLETS, batches: 2 * BATCHES });
+    // The world moved between the two reads: some history rows are real changes, not first observations.
+    expect(report.historyRows).toBeGreaterThan(WALLETS);
+
+    const slots = await watcher.stop();
+    expect(slots.regressions).toEqual([]);
+    expect(slots.samples).toBeGreaterThan(10);
+
+    const stats = engine.sim.stats();
+    expect(tokenBucketOverdrafts(stats.arrivals.map((a) => a.at), RPS, budgetBurst(RPS))).toEqual([]);
+
+    // The survivor shuts down cleanly on SIGTERM.
+    expect(await third.stop()).toEqual({ code: 0, signal: null });
+    recordFigures(
+      'two workers, one killed mid-sweep (figures for both sweeps)',
+      faultFigures(report, stats, {
+        faultsInjected: { sigkill: 2 },
+        batchesWrittenAtKill: atKill,
+        activitiesByWorker: Object.fromEntries(byWorker),
+        activityAttemptsRetried: extraAttempts,
+        changesObserved: report.historyRows - WALLETS,
+        slotSamples: slots.samples,
+        slotRegressions: slots.regressions.length,
+      }),
+    );
+  }, 600_000);
+});
