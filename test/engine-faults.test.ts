@@ -120,7 +120,7 @@ describe('progress', () => {
 
 describe('continue-as-new', () => {
   it('keeps totals and a pending sweep', async () => {
-    engine = await startEngine({ simulator: { wallets: 300, seed: 2, knobs: { latencyMs: 300, jitterMs: 0 } }, env: { TIER_MEDIUM_INTERVAL: '1s' } });
+    engine = await startEngine({ simulator: { wallets: 300, seed: 2, knobs: { latencyMs: 1_000, jitterMs: 0 } }, env: { TIER_MEDIUM_INTERVAL: '1s' } });
     const e = engine;
     await addWallets(e.sql, e.sim.world.addresses(0, 300) as Address[], 'medium');
     const handle = await e.client.workflow.start('tierWorkflow', {
@@ -130,8 +130,11 @@ describe('continue-as-new', () => {
     });
     const firstRun = handle.firstExecutionRunId;
     await handle.signal(requestSweepSignal, { reason: 'first' });
-    // Arrives while the first sweep runs: it must survive the continue-as-new that follows.
-    await new Promise((r) => setTimeout(r, 300));
+    // Sent once the first sweep runs (two requests before it starts would fold into one): it
+    // must survive the continue-as-new that follows that sweep.
+    for (let i = 0; i < 400 && (await e.progress('medium').catch(() => null))?.state !== 'sweeping'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await handle.signal(requestSweepSignal, { reason: 'second' });
     const progress = await e.waitForSweeps('medium', 2);
     expect(progress.runs).toBeGreaterThanOrEqual(2);
