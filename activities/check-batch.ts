@@ -25,6 +25,9 @@ export interface CheckBatchResult {
   slot: string | null;
 }
 
+/** How late after its start an attempt may still make its RPC call (normally the read before it takes milliseconds). */
+const MAX_CALL_DELAY_MS = 500;
+
 /** Error types a retry can never fix; the batch child records the batch as failed. */
 export const NON_RETRYABLE_RPC = 'RpcRejected';
 
@@ -62,6 +65,12 @@ export function checkBatchActivities({ sql, readBalances }: ActivityDeps) {
 
       // Ask for a node at least as current as what Postgres holds: a lagging node is refused by the RPC itself.
       const newest = valid.reduce<bigint | undefined>((max, w) => (w.slot !== null && (max === undefined || w.slot > max) ? w.slot : max), undefined);
+      // The task-queue rate limit paces when attempts start, not when they call. An attempt held
+      // up before its call (a frozen database, or an attempt Temporal already timed out) would
+      // call late, bunched with others: it gives its turn back and retries through the limiter.
+      if (performance.now() - started > MAX_CALL_DELAY_MS) {
+        throw ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget' });
+      }
       let read;
       try {
         read = await readBalances(valid.map((w) => w.address), newest);
