@@ -1,0 +1,85 @@
+// Child processes of the benchmark: TypeScript run through tsx's loader in the child's own
+// node process (so its pid is the worker's, for /proc), talking over IPC, output to a log file.
+
+import { type ChildProcess, fork } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Child<In, Out extends { type: string }> {
+  process: ChildProcess;
+  pid: number;
+  send(message: In): void;
+  /** The next message of this type (or a failure / an exit, as an error). */
+  next<T extends Out['type']>(type: T, timeoutMs?: number): Promise<Extract<Out, { type: T }>>;
+  /** Resolves when the process has exited; SIGKILL after `timeoutMs`. */
+  exited(timeoutMs?: number): Promise<number | null>;
+}
+
+export function forkChild<In, Out extends { type: string }>(script: string, env: Record<string, string>, logFile: string): Child<In, Out> {
+  const fd = openSync(logFile, 'w');
+  const child = fork(join(__dirname, script), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', fd, fd, 'ipc'],
+  });
+  closeSync(fd);
+  const queue: Out[] = [];
+  const waiters: { type: string; resolve: (m: Out) => void; reject: (e: Error) => void }[] = [];
+  let exitCode: number | null | undefined;
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deliver = (message: Out): void => {
+    const i = waiters.findIndex((w) => w.type === message.type || message.type === 'failed');
+    if (i === -1) {
+      queue.push(message);
+      return;
+    }
+    const [waiter] = waiters.splice(i, 1);
+    if (message.type === 'failed') waiter!.reject(new Error(`${script} failed: ${(message as unknown as { message: string }).message}`));
+    else waiter!.resolve(message);
+  };
+  child.on('message', (message: Out) => deliver(message));
+  void exit.then((code) => {
+    exitCode = code;
+    for (const waiter of waiters.splice(0)) waiter.reject(new Error(`${script} exited (code ${code}) before sending '${waiter.type}'; see ${logFile}`));
+  });
+
+  return {
+    process: child,
+    pid: child.pid!,
+    send: (message) => {
+      child.send(message as object);
+    },
+    next: (type, timeoutMs = 600_000) =>
+      new Promise((resolve, reject) => {
+        const queued = queue.findIndex((m) => m.type === type);
+        if (queued !== -1) {
+          resolve(queue.splice(queued, 1)[0] as Extract<Out, { type: typeof type }>);
+          return;
+        }
+        if (exitCode !== undefined) {
+          reject(new Error(`${script} has exited (code ${exitCode}); see ${logFile}`));
+          return;
+        }
+        const timer = setTimeout(() => reject(new Error(`${script}: no '${type}' within ${timeoutMs} ms; see ${logFile}`)), timeoutMs);
+        waiters.push({
+          type,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m as Extract<Out, { type: typeof type }>);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        });
+      }),
+    exited: async (timeoutMs = 30_000) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      try {
+        return await exit;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

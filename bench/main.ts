@@ -1,0 +1,134 @@
+// `npm run bench -- [--wallets N] [--rps R] [--latency-ms L] [--change-rate C] [--out DIR]`
+//
+// V1, the V2 plan as written, and this service, one after another against the RPC simulator
+// (the same seed: the same wallets and, slot for slot from each run's start, the same balance
+// changes), each on its own throwaway database. Writes DIR/report.json, report.md and
+// report.svg and prints the table. See bench/README.md.
+
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { type DevServer, startDevServer } from '../src/stack/devserver';
+import { parseBenchArgs, type BenchParams, UsageError, USAGE } from './args';
+import { runBaseline, v1Concurrency } from './baseline-run';
+import { dropLiveDatabases } from './database';
+import { measureImport, type ImportReport } from './import-run';
+import { chart, evaluateTargets, type Machine, markdown, plainTable, type Report } from './report';
+import type { RunReport } from './results';
+import { runTracker, trackerRps } from './tracker-run';
+
+function say(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+async function main(): Promise<void> {
+  let params: BenchParams | 'help';
+  try {
+    params = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`${error.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+  if (params === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const out = resolve(params.out);
+  if (params.render) {
+    const saved = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+    writeOutputs(out, saved);
+    return;
+  }
+  const started = Date.now();
+  const logDir = join(out, 'logs');
+  const tmpDir = join(out, 'tmp');
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(tmpDir, { recursive: true });
+  const loadAverageStart = loadavg();
+  say(`N = ${params.wallets}, rate limit ${params.rps || 'none'}, latency ${params.latencyMs} ms; runs ${params.runs.join(', ')}; logs in ${logDir}`);
+
+  const runs: RunReport[] = [];
+  let devServer: DevServer | null = null;
+  let connection: Connection | null = null;
+  const cleanup = async (): Promise<void> => {
+    await connection?.close().catch(() => {});
+    connection = null;
+    await devServer?.stop().catch(() => {});
+    devServer = null;
+  };
+  process.once('SIGINT', () => {
+    say('interrupted: stopping what the benchmark started');
+    void cleanup()
+      .then(() => dropLiveDatabases())
+      .finally(() => process.exit(130));
+  });
+
+  let imported: ImportReport | null = null;
+  const failures: { run: string; error: string }[] = [];
+  try {
+    for (const run of params.runs) {
+      try {
+        if (run === 'tracker') {
+        say('tracker: starting a Temporal dev server');
+        devServer = await startDevServer({ port: 0, headless: true, logFile: join(logDir, 'temporal.log') });
+        connection = await Connection.connect({ address: devServer.address });
+        const client = new Client({ connection });
+        runs.push(await runTracker(params, { temporalAddress: devServer.address, temporalPid: devServer.pid, client, logDir, tmpDir }, say));
+        } else {
+          runs.push(await runBaseline(run, params, logDir, say));
+        }
+      } catch (error) {
+        const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        say(`${run} failed: ${message}`);
+        failures.push({ run, error: message });
+      } finally {
+        await cleanup();
+      }
+    }
+    if (params.importLines > 0) imported = await measureImport(params.importLines, params.seed, tmpDir, logDir, say);
+  } finally {
+    await cleanup();
+    rmSync(tmpDir, { recursive: true, force: true });
+  }
+
+  const machine: Machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryMb: Math.round(totalmem() / 2 ** 20),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    date: new Date(started).toISOString(),
+    loadAverageStart: loadAverageStart.map((l) => Math.round(l * 100) / 100),
+    loadAverageEnd: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+  const report: Report = {
+    parameters: { ...params, trackerRpcMaxRps: trackerRps(params), v1InFlight: v1Concurrency(params) },
+    machine,
+    runs,
+    import: imported,
+    failures,
+    targets: evaluateTargets(params, runs, imported),
+    totalSeconds: (Date.now() - started) / 1000,
+  };
+  writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeOutputs(out, report);
+}
+
+function writeOutputs(out: string, report: Report): void {
+  writeFileSync(join(out, 'report.md'), markdown(report));
+  writeFileSync(join(out, 'report.svg'), chart(report));
+  process.stdout.write(`\n${plainTable(report)}\n\nreport: ${join(out, 'report.md')}, report.json, report.svg\n`);
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
