@@ -3,6 +3,7 @@
 // and the counters the benchmark reads.
 
 import { isSolanaError, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR } from '@solana/kit';
+import type { Sql } from '../src/db/client';
 import type { Tier } from '../src/tiers';
 
 export interface WalletSchedule {
@@ -92,3 +93,13 @@ export function countFailure(counters: BaselineCounters, error: unknown): void {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Loads the wallets into a baseline's users table (v1_users or v2plan_users), 10,000 a statement. */
+export async function loadBaselineWallets(sql: Sql, usersTable: 'v1_users' | 'v2plan_users', wallets: { address: string; tier: Tier }[]): Promise<void> {
+  for (let i = 0; i < wallets.length; i += 10_000) {
+    const chunk = wallets.slice(i, i + 10_000);
+    await sql`
+      INSERT INTO ${sql(usersTable)} (wallet_address, tier)
+      SELECT * FROM unnest(${chunk.map((w) => w.address)}::text[], ${chunk.map((w) => w.tier)}::text[])`;
+  }
+}

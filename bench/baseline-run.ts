@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import type { BenchParams } from './args';
-import type { BaselineCounters, BaselineOptions } from './baseline-common';
+import { type BaselineCounters, type BaselineOptions, loadBaselineWallets } from './baseline-common';
 import type { BaselineKind, FromChild, ToChild } from './baseline-child';
 import { forkChild } from './child';
 import { createRunDatabase, tableWrites, waitIdle } from './database';
@@ -11,8 +11,8 @@ import { measureFreshness, type StoredWrite } from './freshness';
 import { beginPhase } from './phase';
 import { ProcessMonitor } from './proc';
 import { type RunReport, steadyFigures, sweepFigures } from './results';
-import { loadV1Wallets, V1_SCHEMA } from './v1';
-import { loadV2PlanWallets, V2_PLAN_SCHEMA } from './v2-plan';
+import { V1_SCHEMA } from './v1';
+import { V2_PLAN_SCHEMA } from './v2-plan';
 import { startWorld } from './world';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -30,7 +30,7 @@ export async function runBaseline(kind: BaselineKind, params: BenchParams, logDi
   try {
     await db.sql.unsafe(kind === 'v1' ? V1_SCHEMA : V2_PLAN_SCHEMA);
     const wallets = world.addresses.map((address) => ({ address, tier: world.tierOf.get(address)! }));
-    await (kind === 'v1' ? loadV1Wallets : loadV2PlanWallets)(db.sql, wallets);
+    await loadBaselineWallets(db.sql, kind === 'v1' ? 'v1_users' : 'v2plan_users', wallets);
     await db.sql`VACUUM ANALYZE`;
 
     const maxInFlight = kind === 'v1' ? v1Concurrency(params) : 1;

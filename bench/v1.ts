@@ -4,7 +4,7 @@
 // pacer at the provider's rate limit and a few requests in flight.
 
 import { address, createSolanaRpc } from '@solana/kit';
-import { connect, type Sql } from '../src/db/client';
+import { connect } from '../src/db/client';
 import type { Tier } from '../src/tiers';
 import {
   backoffDelay,
@@ -33,15 +33,6 @@ export const V1_SCHEMA = `
   );
   CREATE INDEX v1_wallet_balance_history_wallet ON v1_wallet_balance_history (wallet_address, timestamp);
 `;
-
-export async function loadV1Wallets(sql: Sql, wallets: { address: string; tier: Tier }[]): Promise<void> {
-  for (let i = 0; i < wallets.length; i += 10_000) {
-    const chunk = wallets.slice(i, i + 10_000);
-    await sql`
-      INSERT INTO v1_users (wallet_address, tier)
-      SELECT * FROM unnest(${chunk.map((w) => w.address)}::text[], ${chunk.map((w) => w.tier)}::text[])`;
-  }
-}
 
 /** How often the scheduler looks for due wallets when it has none queued. */
 const IDLE_POLL_MS = 250;

@@ -7,7 +7,7 @@
 // "smart batching by activity level").
 
 import { address, createSolanaRpc } from '@solana/kit';
-import { connect, type Sql } from '../src/db/client';
+import { connect } from '../src/db/client';
 import type { Tier } from '../src/tiers';
 import {
   backoffDelay,
@@ -36,15 +36,6 @@ export const V2_PLAN_SCHEMA = `
   );
   CREATE INDEX v2plan_wallet_balance_history_wallet ON v2plan_wallet_balance_history (wallet_address, timestamp);
 `;
-
-export async function loadV2PlanWallets(sql: Sql, wallets: { address: string; tier: Tier }[]): Promise<void> {
-  for (let i = 0; i < wallets.length; i += 10_000) {
-    const chunk = wallets.slice(i, i + 10_000);
-    await sql`
-      INSERT INTO v2plan_users (wallet_address, tier)
-      SELECT * FROM unnest(${chunk.map((w) => w.address)}::text[], ${chunk.map((w) => w.tier)}::text[])`;
-  }
-}
 
 const BATCH_SIZE = 100;
 /** How often executeScheduledChecks runs (when the previous run has finished). */
