@@ -15,6 +15,12 @@ export interface Child<In, Out extends { type: string }> {
   exited(timeoutMs?: number): Promise<number | null>;
 }
 
+/** Children still running: killed if the benchmark itself exits first. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function forkChild<In, Out extends { type: string }>(script: string, env: Record<string, string>, logFile: string): Child<In, Out> {
   const fd = openSync(logFile, 'w');
   const child = fork(join(__dirname, script), [], {
@@ -23,6 +29,8 @@ export function forkChild<In, Out extends { type: string }>(script: string, env:
     stdio: ['ignore', fd, fd, 'ipc'],
   });
   closeSync(fd);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const queue: Out[] = [];
   const waiters: { type: string; resolve: (m: Out) => void; reject: (e: Error) => void }[] = [];
   let exitCode: number | null | undefined;

@@ -61,12 +61,14 @@ async function main(): Promise<void> {
     await devServer?.stop().catch(() => {});
     devServer = null;
   };
-  process.once('SIGINT', () => {
-    say('interrupted: stopping what the benchmark started');
-    void cleanup()
-      .then(() => dropLiveDatabases())
-      .finally(() => process.exit(130));
-  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      say(`${signal}: stopping what the benchmark started`);
+      void cleanup()
+        .then(() => dropLiveDatabases())
+        .finally(() => process.exit(130));
+    });
+  }
 
   let imported: ImportReport | null = null;
   const failures: { run: string; error: string }[] = [];
