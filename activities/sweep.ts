@@ -1,6 +1,7 @@
 // Sweep planning: which of a tier's wallets are due, cut into child-sized and batch-sized id ranges.
 
-import { dueRanges, type IdRange, MAX_BATCH, sweepCutoff } from '../src/db/checks';
+import { Context } from '@temporalio/activity';
+import { dueRanges, type IdRange, MAX_BATCH, pruneChecks, sweepCutoff } from '../src/db/checks';
 import { readScheduleState } from '../src/schedules';
 import type { Tier } from '../src/tiers';
 import type { ActivityDeps } from './deps';
@@ -22,6 +23,7 @@ export interface SweepPlan {
   children: IdRange[];
   /** Worker settings, read at each sweep so a redeploy with new values takes effect. */
   sweepConcurrency: number;
+  batchWindow: number;
   rpcTaskQueue: string;
 }
 
@@ -32,6 +34,8 @@ export function sweepActivities({ sql, client, config }: ActivityDeps) {
       // The schedule is the source of truth for the cadence: an operator may have changed it.
       const intervalMs = schedule?.intervalMs ?? config.tierIntervalsMs[tier];
       const cutoff = await sweepCutoff(sql, intervalMs);
+      const pruned = await pruneChecks(sql, tier, intervalMs);
+      if (pruned > 0) Context.current().log.debug('pruned old batch checks', { tier, pruned });
       const children = await dueRanges(sql, { tier, cutoff, size: MAX_BATCH * config.batchesPerChild });
       const due = children.reduce((sum, c) => sum + c.wallets, 0);
       return {
@@ -42,6 +46,7 @@ export function sweepActivities({ sql, client, config }: ActivityDeps) {
         batches: Math.ceil(due / MAX_BATCH),
         children,
         sweepConcurrency: config.sweepConcurrency,
+        batchWindow: config.batchWindow,
         rpcTaskQueue: config.temporal.rpcTaskQueue,
       };
     },

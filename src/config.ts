@@ -21,6 +21,8 @@ export interface Config {
   sweepConcurrency: number;
   /** getMultipleAccounts batches (of up to 100 wallets) per child workflow. */
   batchesPerChild: number;
+  /** Batches each child keeps in flight at once; a sweep has up to sweepConcurrency × batchWindow. */
+  batchWindow: number;
   metricsPort: number | null;
   logLevel: LogLevel;
   segmentation: SegmentationRules;
@@ -64,6 +66,7 @@ export const DEFAULTS = {
   TIER_LOW_INTERVAL: '1h',
   SWEEP_CONCURRENCY: '8',
   BATCHES_PER_CHILD: '20',
+  BATCH_WINDOW: '4',
   LOG_LEVEL: 'info',
   SEGMENTATION: 'on',
   RETIER_INTERVAL: '10m',
@@ -165,6 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     sweepConcurrency: r.number('SWEEP_CONCURRENCY', DEFAULTS.SWEEP_CONCURRENCY, { min: 1, max: 256, integer: true }),
     batchesPerChild: r.number('BATCHES_PER_CHILD', DEFAULTS.BATCHES_PER_CHILD, { min: 1, max: 100, integer: true }),
+    batchWindow: r.number('BATCH_WINDOW', DEFAULTS.BATCH_WINDOW, { min: 1, max: 100, integer: true }),
     metricsPort:
       metricsPortText === undefined ? null : r.number('METRICS_PORT', '9464', { min: 1, max: 65_535, integer: true }),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL),

@@ -56,6 +56,7 @@ describe('configuration', () => {
     ['TIER_LOW_INTERVAL', '-1h', "TIER_LOW_INTERVAL: expected a duration like 30s, 5m or 1h (at least 1s), got '-1h'"],
     ['SWEEP_CONCURRENCY', '1.5', "SWEEP_CONCURRENCY: expected an integer from 1 to 256, got '1.5'"],
     ['BATCHES_PER_CHILD', '1000', "BATCHES_PER_CHILD: expected an integer from 1 to 100, got '1000'"],
+    ['BATCH_WINDOW', '0', "BATCH_WINDOW: expected an integer from 1 to 100, got '0'"],
     ['METRICS_PORT', '70000', "METRICS_PORT: expected an integer from 1 to 65535, got '70000'"],
     ['LOG_LEVEL', 'loud', "LOG_LEVEL: expected one of debug, info, warn, error, got 'loud'"],
   ])('%s=%s is refused with a message naming the variable', (name, value, message) => {

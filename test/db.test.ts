@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
-import { dueRanges, readBatch, sweepCutoff, writeBatch } from '../src/db/checks';
+import { CHECKS_KEPT_MIN_MS, dueRanges, pruneChecks, readBatch, sweepCutoff, writeBatch } from '../src/db/checks';
+import { stalestWallets } from '../src/db/metrics';
+import { findWallet } from '../src/db/reads';
 import { connect, type Sql } from '../src/db/client';
 import { loadMigrations, migrate } from '../src/db/migrate';
 import { addWallets, moveWallets } from '../src/db/wallets';
@@ -27,7 +29,7 @@ describe('migrations', () => {
     expect(recorded.map((r) => r.version)).toEqual(versions);
     const tables = await sql<{ table_name: string }[]>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
-    expect(tables.map((t) => t.table_name)).toEqual(['balance_changes', 'batch_checks', 'retier_runs', 'schema_migrations', 'wallets']);
+    expect(tables.map((t) => t.table_name)).toEqual(['balance_changes', 'batch_checks', 'batch_checks_pruned', 'retier_runs', 'schema_migrations', 'wallets']);
   });
 
   it('runs concurrently from several starters without applying twice', async () => {
@@ -126,5 +128,38 @@ describe('batch writes', () => {
     const ranges = await dueRanges(sql, { tier: 'medium', cutoff, size: 100 });
     expect(ranges.map((r) => r.wallets)).toEqual([100, 100, 50]);
     expect(ranges[0]!.toId).toBeLessThan(ranges[1]!.fromId);
+  });
+
+  it('prunes batch rows past their retention, and keeps "last checked" a true lower bound', async () => {
+    const quiet = testAddresses(2, 'pruned') as Address[];
+    await addWallets(sql, quiet, 'low');
+    await sql`UPDATE wallets SET tier_since = now() - interval '1 day' WHERE address = ANY(${quiet})`;
+    const [a, b] = (await sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ANY(${quiet}) ORDER BY id`).map((r) => Number(r.id));
+    const check = (key: string, from: number, to: number, readAt: string) =>
+      writeBatch(sql, { batchKey: key, tier: 'low', fromId: from, toId: to, readAt, slot: 500n, observations: [] });
+    await check('old/0/0', a!, b!, (await sql<{ t: string }[]>`SELECT (now() - interval '5 hours')::text AS t`)[0]!.t);
+    await check('new/0/0', a!, a!, new Date().toISOString());
+
+    // A 1 min interval keeps the floor (1 h): the 5 h old row goes, the new one stays.
+    expect(await pruneChecks(sql, 'low', 60_000)).toBe(1);
+    expect(await pruneChecks(sql, 'low', 60_000)).toBe(0);
+    expect((await sql`SELECT batch_key FROM batch_checks WHERE tier = 'low' ORDER BY batch_key`).map((r) => r.batch_key)).toEqual(['new/0/0']);
+    const [pruned] = await sql<{ ageMs: number }[]>`
+      SELECT extract(epoch FROM now() - before)::float8 * 1000 AS "ageMs" FROM batch_checks_pruned WHERE tier = 'low'`;
+    expect(Math.abs(pruned!.ageMs - CHECKS_KEPT_MIN_MS)).toBeLessThan(60_000);
+
+    const shownA = (await findWallet(sql, quiet[0]!))!;
+    const shownB = (await findWallet(sql, quiet[1]!))!;
+    expect(shownA.lastCheckedAt).not.toBeNull();
+    expect(shownB.lastCheckedAt).toBeNull();
+    expect(shownB.checksPrunedBefore).not.toBeNull();
+    // The stalest low wallet is the pruned one: not checked for at least the retention, not "a day".
+    const stalest = await stalestWallets(sql, { high: { horizonMs: 60_000 }, medium: { horizonMs: 60_000 }, low: { horizonMs: 60_000 } });
+    expect(stalest.low.stalestAgeSeconds! * 1000).toBeGreaterThan(CHECKS_KEPT_MIN_MS - 60_000);
+    expect(stalest.low.stalestAgeSeconds! * 1000).toBeLessThan(CHECKS_KEPT_MIN_MS + 60_000);
+
+    // A long interval keeps several intervals' worth: nothing more to prune.
+    await check('older/0/0', a!, b!, (await sql<{ t: string }[]>`SELECT (now() - interval '5 hours')::text AS t`)[0]!.t);
+    expect(await pruneChecks(sql, 'low', 2 * 3_600_000)).toBe(0);
   });
 });

@@ -118,4 +118,35 @@ describe('segmentation', () => {
     await retier();
     expect((await tiersOf([waking])).get(waking)).toBe('high');
   });
+
+  it('re-tiering skips a wallet row another transaction holds instead of waiting for it, and moves it next time', async () => {
+    // idle[2] is low and quiet; making it busy-looking is enough to want it in high.
+    const held = idle[2]!;
+    const [row] = await engine.sql<{ id: string }[]>`SELECT id::text FROM wallets WHERE address = ${held}`;
+    const id = row!.id;
+    await engine.sql`
+      INSERT INTO balance_changes (wallet_id, slot, lamports, previous_lamports)
+      SELECT ${id}, 9000000 + g, 1, 0 FROM generate_series(1, 3) g`;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    // A batch write in flight holds the row (as writeBatch's UPDATE does) until released.
+    const holder = engine.sql.begin(async (tx) => {
+      await tx`SELECT 1 FROM wallets WHERE id = ${id} FOR UPDATE`;
+      locked();
+      await released;
+    });
+    await isLocked;
+    try {
+      const result = await Promise.race([retier(), sleep(15_000).then(() => 'blocked' as const)]);
+      expect(result).not.toBe('blocked');
+      expect((await tiersOf([held])).get(held)).toBe('low');
+    } finally {
+      release();
+      await holder;
+    }
+    await retier();
+    expect((await tiersOf([held])).get(held)).toBe('high');
+  });
 });

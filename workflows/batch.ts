@@ -14,11 +14,15 @@ export interface BatchWorkflowInput {
   cutoff: string;
   fromId: number;
   toId: number;
+  /**
+   * Batches in flight at once (BATCH_WINDOW); the task-queue rate limit does the pacing, the
+   * window only keeps enough attempts waiting on it. Absent in children started before it existed.
+   */
+  batchWindow?: number;
   rpcTaskQueue: string;
 }
 
-/** Batches of one child in flight at once; the task-queue rate limit does the real pacing. */
-const BATCH_WINDOW = 2;
+const BATCH_WINDOW_BEFORE_CONFIG = 2;
 
 const { planBatches } = proxyActivities<MainActivities>({
   startToCloseTimeout: '2 minutes',
@@ -26,7 +30,7 @@ const { planBatches } = proxyActivities<MainActivities>({
 });
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
-  const { tier, sweepId, childIndex, cutoff, fromId, toId, rpcTaskQueue } = input;
+  const { tier, sweepId, childIndex, cutoff, fromId, toId, rpcTaskQueue, batchWindow = BATCH_WINDOW_BEFORE_CONFIG } = input;
   const { checkBatch } = proxyActivities<RpcActivities>({
     taskQueue: rpcTaskQueue,
     startToCloseTimeout: '1 minute',
@@ -47,7 +51,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
 
   const batches = await planBatches({ tier, cutoff, fromId, toId });
   progress.batchesTotal = batches.length;
-  await inWindow(batches, BATCH_WINDOW, async (range, index) => {
+  await inWindow(batches, batchWindow, async (range, index) => {
     try {
       const result = await checkBatch({ tier, cutoff, fromId: range.fromId, toId: range.toId, batchKey: `${sweepId}/${childIndex}/${index}` });
       addTally(progress, {

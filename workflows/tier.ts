@@ -143,7 +143,7 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
     await inWindow(plan.children, plan.sweepConcurrency, async (range, index) => {
       const child = await startChild(batchWorkflow, {
         workflowId: `${workflowInfo().workflowId}-${sweepId}-${index}`,
-        args: [{ tier, sweepId, childIndex: index, cutoff: plan.cutoff, fromId: range.fromId, toId: range.toId, rpcTaskQueue: plan.rpcTaskQueue }],
+        args: [{ tier, sweepId, childIndex: index, cutoff: plan.cutoff, fromId: range.fromId, toId: range.toId, batchWindow: plan.batchWindow, rpcTaskQueue: plan.rpcTaskQueue }],
         // A sweep's children die with it; the next sweep picks up whatever is still due.
         parentClosePolicy: ParentClosePolicy.TERMINATE,
         typedSearchAttributes: [

@@ -101,6 +101,7 @@ function walletJson(w: WalletView) {
 function lastChecked(w: WalletView, now: number): string {
   if (w.lastCheckedAt !== null) return formatTime(w.lastCheckedAt, now);
   if (w.invalidReason !== null) return 'never (set aside)';
+  if (w.checksPrunedBefore !== null) return `not since ${formatTime(w.checksPrunedBefore, now)} (older checks pruned)`;
   // Read before, but not yet by a batch of the tier it is in now.
   return w.lamports === null ? 'never' : 'not since its tier changed';
 }

@@ -14,14 +14,42 @@ export interface IdRange {
 /**
  * A wallet is due when no batch of its tier has read it since `cutoff`. A batch covers
  * the wallets of its tier in its id range that were already in the tier when it read.
+ * The containment test is written as the GiST index on the range expects it.
  */
 function dueWallets(sql: Sql, tier: Tier, cutoff: string) {
   return sql`
     w.tier = ${tier} AND w.invalid_reason IS NULL
     AND NOT EXISTS (
       SELECT 1 FROM batch_checks b
-      WHERE b.tier = ${tier} AND b.read_at >= ${cutoff}::timestamptz AND b.read_at > w.tier_since
-        AND w.id BETWEEN b.from_id AND b.to_id)`;
+      WHERE int8range(b.from_id, b.to_id, '[]') @> w.id
+        AND b.tier = ${tier} AND b.read_at >= ${cutoff}::timestamptz AND b.read_at > w.tier_since)`;
+}
+
+/** Batch rows are kept this many of their tier's intervals, and at least CHECKS_KEPT_MIN_MS. */
+export const CHECKS_KEPT_INTERVALS = 4;
+export const CHECKS_KEPT_MIN_MS = 3_600_000;
+
+/**
+ * Deletes a tier's batch rows older than its retention, which no sweep needs any more (a
+ * sweep looks back half an interval), and records the instant before which checks are no
+ * longer on record, so "last checked" and the stalest-wallet gauge stay truthful lower bounds.
+ */
+export async function pruneChecks(sql: Sql, tier: Tier, intervalMs: number): Promise<number> {
+  const keepMs = Math.max(CHECKS_KEPT_INTERVALS * intervalMs, CHECKS_KEPT_MIN_MS);
+  const [row] = await sql<{ deleted: bigint }[]>`
+    WITH horizon AS (SELECT now() - ${keepMs} * interval '1 millisecond' AS before),
+    deleted AS (
+      DELETE FROM batch_checks b USING horizon h
+      WHERE b.tier = ${tier} AND b.read_at < h.before
+      RETURNING 1
+    ),
+    recorded AS (
+      INSERT INTO batch_checks_pruned (tier, before)
+      SELECT ${tier}, h.before FROM horizon h WHERE EXISTS (SELECT 1 FROM deleted)
+      ON CONFLICT (tier) DO UPDATE SET before = GREATEST(batch_checks_pruned.before, excluded.before)
+    )
+    SELECT count(*) AS deleted FROM deleted`;
+  return Number(row!.deleted);
 }
 
 /** The instant before which a check no longer counts: half an interval ago, so a late sweep never skips one. */

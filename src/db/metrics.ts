@@ -66,9 +66,12 @@ async function stalenessWithin(sql: Sql, horizons: [Tier, Horizon][]): Promise<M
       GROUP BY w.id
     ),
     per_tier AS (
-      SELECT w.tier, count(*) AS wallets, min(GREATEST(w.tier_since, c.last_read)) AS oldest
+      -- Checks older than the tier's pruning horizon are gone: the wallet was not checked
+      -- since then, at least.
+      SELECT w.tier, count(*) AS wallets, min(GREATEST(w.tier_since, c.last_read, pr.before)) AS oldest
       FROM wallets w
       LEFT JOIN checked c ON c.id = w.id
+      LEFT JOIN batch_checks_pruned pr ON pr.tier = w.tier
       WHERE w.invalid_reason IS NULL AND w.tier = ANY(${tiers}::text[])
       GROUP BY w.tier
     )

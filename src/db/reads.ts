@@ -21,6 +21,8 @@ export interface WalletView {
   slot: bigint | null;
   changedAt: Date | null;
   lastCheckedAt: Date | null;
+  /** When set and lastCheckedAt is null: checks of the tier before this instant were pruned. */
+  checksPrunedBefore: Date | null;
   /** Set when the RPC can never accept the address; such a wallet is no longer checked. */
   invalidReason: string | null;
   createdAt: Date;
@@ -37,6 +39,7 @@ interface WalletRow {
   slot: bigint | null;
   changed_at: Date | null;
   last_checked_at: Date | null;
+  checks_pruned_before: Date | null;
   invalid_reason: string | null;
   created_at: Date;
 }
@@ -49,7 +52,8 @@ function columns(sql: Sql) {
     w.changed_at, w.invalid_reason, w.created_at,
     (SELECT b.read_at FROM batch_checks b
      WHERE b.tier = w.tier AND b.read_at > w.tier_since AND w.id BETWEEN b.from_id AND b.to_id
-     ORDER BY b.read_at DESC LIMIT 1) AS last_checked_at`;
+     ORDER BY b.read_at DESC LIMIT 1) AS last_checked_at,
+    (SELECT p.before FROM batch_checks_pruned p WHERE p.tier = w.tier AND p.before > w.tier_since) AS checks_pruned_before`;
 }
 
 function toView(r: WalletRow): WalletView {
@@ -64,6 +68,7 @@ function toView(r: WalletRow): WalletView {
     slot: r.slot === null ? null : BigInt(r.slot),
     changedAt: r.changed_at,
     lastCheckedAt: r.last_checked_at,
+    checksPrunedBefore: r.checks_pruned_before,
     invalidReason: r.invalid_reason,
     createdAt: r.created_at,
   };

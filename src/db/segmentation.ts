@@ -39,11 +39,21 @@ export async function retier(sql: Sql, rules: SegmentationRules): Promise<Retier
         FROM wallets w LEFT JOIN activity a ON a.wallet_id = w.id
         WHERE w.invalid_reason IS NULL AND (w.pinned_until IS NULL OR w.pinned_until <= now())
       ),
+      -- Rows a batch write (or a promotion) holds right now are skipped, not waited for: they
+      -- move at the next re-tiering, and re-tiering can never deadlock with the sweeps.
+      movable AS MATERIALIZED (
+        SELECT t.id, t.from_tier, t.to_tier
+        FROM target t JOIN wallets w ON w.id = t.id
+        WHERE t.to_tier <> t.from_tier
+        ORDER BY t.id
+        FOR UPDATE OF w SKIP LOCKED
+      ),
       moved AS (
-        UPDATE wallets w SET tier = t.to_tier, tier_since = clock_timestamp()
-        FROM target t
-        WHERE w.id = t.id AND t.to_tier <> t.from_tier
-        RETURNING t.from_tier, t.to_tier
+        UPDATE wallets w SET tier = m.to_tier, tier_since = clock_timestamp()
+        FROM movable m
+        -- Re-checked on the row as locked: a promotion committed since the snapshot wins.
+        WHERE w.id = m.id AND w.tier = m.from_tier AND (w.pinned_until IS NULL OR w.pinned_until <= now())
+        RETURNING m.from_tier, m.to_tier
       )
       SELECT from_tier, to_tier, count(*) AS n FROM moved GROUP BY from_tier, to_tier`;
     const counts = await tx<{ tier: Tier; n: bigint }[]>`SELECT tier, count(*) AS n FROM wallets GROUP BY tier`;
