@@ -41,10 +41,14 @@ export function formatTime(value: Date | string | null | undefined, now = Date.n
   return age >= 0 ? `${text} (${formatMs(age)} ago)` : text;
 }
 
-/** Shows untrusted text safely on one line: control characters escaped, long text cut. */
+/**
+ * Shows untrusted text safely on one line: long text cut, and every character a terminal
+ * would not show as itself escaped — controls (JSON does C0; DEL and C1 too), and invisible
+ * format characters such as zero-width spaces and bidi overrides, which could disguise it.
+ */
 export function quote(text: string, max = 60): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  return JSON.stringify(cut);
+  return JSON.stringify(cut).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (ch) => `\\u${ch.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 }
 
 export type Align = 'left' | 'right';
