@@ -7,6 +7,7 @@ import { checkAddress } from '../src/address';
 import { readBatch, recordedBatch, setAsideInvalid, writeBatch } from '../src/db/checks';
 import { recordBatch } from '../src/metrics';
 import { RpcFailure } from '../src/rpc/balances';
+import { createPacer } from '../src/rpc/pacer';
 import type { ChildRange } from './sweep';
 import type { ActivityDeps } from './deps';
 
@@ -27,6 +28,8 @@ export interface CheckBatchResult {
 
 /** How late after its start an attempt may still make its RPC call (normally the read before it takes milliseconds). */
 const MAX_CALL_DELAY_MS = 500;
+/** How long an attempt may wait for its turn in this process's pacer (about a second after an idle spell). */
+const MAX_PACE_WAIT_MS = 2_000;
 
 /** Error types a retry can never fix; the batch child records the batch as failed. */
 export const NON_RETRYABLE_RPC = 'RpcRejected';
@@ -40,7 +43,8 @@ export function toApplicationFailure(failure: RpcFailure): ApplicationFailure {
   return ApplicationFailure.create({ type, message: failure.message, nextRetryDelay: failure.retryAfterMs });
 }
 
-export function checkBatchActivities({ sql, readBalances }: ActivityDeps) {
+export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps) {
+  const pace = createPacer(config.rpcMaxRps);
   return {
     async checkBatch(input: CheckBatchInput): Promise<CheckBatchResult> {
       const started = performance.now();
@@ -68,7 +72,8 @@ export function checkBatchActivities({ sql, readBalances }: ActivityDeps) {
       // The task-queue rate limit paces when attempts start, not when they call. An attempt held
       // up before its call (a frozen database, or an attempt Temporal already timed out) would
       // call late, bunched with others: it gives its turn back and retries through the limiter.
-      if (performance.now() - started > MAX_CALL_DELAY_MS) {
+      // So does one whose turn in this process's pacer is too far away.
+      if (performance.now() - started > MAX_CALL_DELAY_MS || !(await pace(MAX_PACE_WAIT_MS))) {
         throw ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget' });
       }
       let read;

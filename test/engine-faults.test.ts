@@ -59,6 +59,25 @@ describe('a provider that rate-limits, fails and hangs', () => {
   });
 });
 
+describe('a provider that counts requests in strict one-second windows', () => {
+  it('gets exactly one getMultipleAccounts per batch and no 429 when RPC_MAX_RPS is its limit', async () => {
+    const rps = 20;
+    engine = await startEngine({
+      simulator: { wallets: 8_000, seed: 12, knobs: { rateLimitRps: rps, latencyMs: 20, jitterMs: 5 } },
+      env: { RPC_MAX_RPS: String(rps), SWEEP_CONCURRENCY: '4', BATCHES_PER_CHILD: '10' },
+    });
+    const e = engine;
+    await addWallets(e.sql, e.sim.world.addresses(0, 8_000) as Address[], 'high');
+    e.sim.resetStats();
+    // Temporal's token bucket starts full: without the pacer the first second's burst draws 429s.
+    await requestTierSweep(e.client, e.config, 'high', 'test');
+    const progress = await e.waitForSweeps('high', 1, 120_000);
+    expect(progress.lastSweep).toMatchObject({ due: 8_000, walletsChecked: 8_000, batchesDone: 80, batchesFailed: 0, rpcCalls: 80 });
+    expect(e.sim.stats().methods).toEqual({ getMultipleAccounts: { ok: 80 } });
+    await expectEqualsChain(e, 'high');
+  });
+});
+
 describe('a malformed stored address', () => {
   it('is set aside with its reason while the other 99 of its batch are checked', async () => {
     engine = await startEngine({ simulator: { wallets: 99, seed: 5 }, env: { TIER_HIGH_INTERVAL: '2s' } });
