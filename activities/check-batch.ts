@@ -26,10 +26,16 @@ export interface CheckBatchResult {
   slot: string | null;
 }
 
-/** How late after its start an attempt may still make its RPC call (normally the read before it takes milliseconds). */
-const MAX_CALL_DELAY_MS = 500;
+/**
+ * How late after its start an attempt may still make its RPC call. The read before it takes
+ * milliseconds, or a few hundred while the worker's connection pool is busy; the pacer keeps
+ * one process's calls spaced anyway, so this only stops calls that come long after the turn
+ * Temporal gave them (a frozen database), which several workers could otherwise bunch.
+ */
+const MAX_CALL_DELAY_MS = 2_000;
 /** How long an attempt may wait for its turn in this process's pacer (about a second after an idle spell). */
 const MAX_PACE_WAIT_MS = 2_000;
+const TURN_RETRY_DELAY = '1s';
 
 /** Error types a retry can never fix; the batch child records the batch as failed. */
 export const NON_RETRYABLE_RPC = 'RpcRejected';
@@ -74,7 +80,8 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
       // call late, bunched with others: it gives its turn back and retries through the limiter.
       // So does one whose turn in this process's pacer is too far away.
       if (performance.now() - started > MAX_CALL_DELAY_MS || !(await pace(MAX_PACE_WAIT_MS))) {
-        throw ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget' });
+        // Not a fault, so no growing backoff: the attempt only queues again for a turn.
+        throw ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget', nextRetryDelay: TURN_RETRY_DELAY });
       }
       let read;
       try {

@@ -11,18 +11,31 @@ export interface IdRange {
   wallets: number;
 }
 
+type IdSpan = { fromId: number; toId: number };
+
 /**
  * A wallet is due when no batch of its tier has read it since `cutoff`. A batch covers
  * the wallets of its tier in its id range that were already in the tier when it read.
- * The containment test is written as the GiST index on the range expects it.
+ *
+ * Across a whole tier, each wallet is looked up in the GiST index on the batch's range.
+ * Inside an id range (a child's plan, a batch's read) the few batches overlapping it are read
+ * once instead: with statistics from before a sweep filled batch_checks (the first sweep, or
+ * before autoanalyze), the planner otherwise scans every recent batch of the tier per wallet.
  */
-function dueWallets(sql: Sql, tier: Tier, cutoff: string) {
-  return sql`
-    w.tier = ${tier} AND w.invalid_reason IS NULL
-    AND NOT EXISTS (
+function dueWallets(sql: Sql, tier: Tier, cutoff: string, within?: IdSpan) {
+  const covered = within
+    ? sql`
+      SELECT 1 FROM (
+        SELECT from_id, to_id, read_at FROM batch_checks
+        WHERE tier = ${tier} AND read_at >= ${cutoff}::timestamptz AND from_id <= ${within.toId} AND to_id >= ${within.fromId}
+        OFFSET 0) b
+      WHERE w.id BETWEEN b.from_id AND b.to_id AND b.read_at > w.tier_since`
+    : sql`
       SELECT 1 FROM batch_checks b
       WHERE int8range(b.from_id, b.to_id, '[]') @> w.id
-        AND b.tier = ${tier} AND b.read_at >= ${cutoff}::timestamptz AND b.read_at > w.tier_since)`;
+        AND b.tier = ${tier} AND b.read_at >= ${cutoff}::timestamptz AND b.read_at > w.tier_since`;
+  const range = within ? sql`AND w.id BETWEEN ${within.fromId} AND ${within.toId}` : sql``;
+  return sql`w.tier = ${tier} AND w.invalid_reason IS NULL ${range} AND NOT EXISTS (${covered})`;
 }
 
 /** Batch rows are kept this many of their tier's intervals, and at least CHECKS_KEPT_MIN_MS. */
@@ -62,15 +75,14 @@ export async function sweepCutoff(sql: Sql, intervalMs: number): Promise<string>
 /** Splits the due wallets (optionally inside an id range) into consecutive ranges of `size`. */
 export async function dueRanges(
   sql: Sql,
-  { tier, cutoff, size, within }: { tier: Tier; cutoff: string; size: number; within?: { fromId: number; toId: number } },
+  { tier, cutoff, size, within }: { tier: Tier; cutoff: string; size: number; within?: IdSpan },
 ): Promise<IdRange[]> {
-  const range = within ? sql`AND w.id BETWEEN ${within.fromId} AND ${within.toId}` : sql``;
   const rows = await sql<{ from_id: bigint; to_id: bigint; wallets: bigint }[]>`
     SELECT min(id) AS from_id, max(id) AS to_id, count(*) AS wallets
     FROM (
       SELECT w.id, (row_number() OVER (ORDER BY w.id) - 1) / ${size} AS grp
       FROM wallets w
-      WHERE ${dueWallets(sql, tier, cutoff)} ${range}
+      WHERE ${dueWallets(sql, tier, cutoff, within)}
     ) numbered
     GROUP BY grp
     ORDER BY grp`;
@@ -94,7 +106,7 @@ export async function readBatch(
   const rows = await sql<{ id: bigint; address: string; lamports: string | null; slot: bigint | null; read_at: string }[]>`
     SELECT w.id, w.address, w.lamports::text AS lamports, w.slot, clock_timestamp()::text AS read_at
     FROM wallets w
-    WHERE ${dueWallets(sql, tier, cutoff)} AND w.id BETWEEN ${fromId} AND ${toId}
+    WHERE ${dueWallets(sql, tier, cutoff, { fromId, toId })}
     ORDER BY w.id
     LIMIT ${MAX_BATCH}`;
   const [clock] = rows.length ? [rows[0]!.read_at] : (await sql<{ read_at: string }[]>`SELECT clock_timestamp()::text AS read_at`).map((r) => r.read_at);
