@@ -4,8 +4,19 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/duration';
 import { TIERS, type Tier } from '../src/tiers';
 
-export const RUN_NAMES = ['v1', 'v2-plan', 'tracker'] as const;
+export const RUN_NAMES = ['v1', 'v2-plan', 'tracker', 'seg-off', 'seg-on'] as const;
 export type RunName = (typeof RUN_NAMES)[number];
+/** The segmentation pair (bench/segmentation-run.ts): this service with re-tiering off and on. */
+export const SEGMENTATION_RUNS = ['seg-off', 'seg-on'] as const;
+export type SegmentationRunName = (typeof SEGMENTATION_RUNS)[number];
+
+/** Re-tiering rules of the seg-on run (the service's RETIER_* settings). */
+export interface RetierSettings {
+  intervalMs: number;
+  windowMs: number;
+  highMinChanges: number;
+  quietAfterMs: number;
+}
 
 export interface BenchParams {
   wallets: number;
@@ -43,6 +54,21 @@ export interface BenchParams {
   batchesPerChild: number | null;
   /** RPC_MAX_RPS for the tracker; default: the provider's limit. */
   trackerRps: number | null;
+  /** The segmentation pair: wallets (default: --wallets, at most 100,000) and the provider's limit, which is also the budget (default: --rps, 50 when that is 0). */
+  segWallets: number | null;
+  segRps: number | null;
+  /** Warm-up before the measured period: seg-on (first sweeps and re-tierings), seg-off. */
+  segWarmupSeconds: number;
+  segOffWarmupSeconds: number;
+  /** The measured period of each run of the pair. */
+  segMeasureSeconds: number;
+  /** Changes in the measured period's last G s are left out of its freshness; null: derived from the intervals. */
+  segGraceSeconds: number | null;
+  /** seg-on's high-tier interval; its low-tier interval is derived from the budget. */
+  segHighIntervalMs: number;
+  /** seg-on's low-tier interval; null: the shortest that fits the budget. */
+  segLowIntervalMs: number | null;
+  segRetier: RetierSettings;
   /** Only re-renders DIR/report.md and report.svg from DIR/report.json. */
   render: boolean;
 }
@@ -61,7 +87,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --tracker-max-s T      give up the tracker's full sweep after T s (default 1800)
   --intervals H,M,L      tier intervals (default 30s,5m,1h)
   --medium-fraction F    share of wallets in the medium tier (default 0.18; busy wallets are high, the rest low)
-  --runs a,b,c           which runs, in order (default v1,v2-plan,tracker; none: only the import)
+  --runs a,b,c           which runs, in order (default v1,v2-plan,tracker,seg-off,seg-on; none: only the import)
   --import-lines N       lines for the wallets import measurement; 0 skips it (default 1000000)
   --provider-burst B     0: strict sliding-window limit (default); B > 0: a token bucket of B requests
   --tracker-rps R        the tracker's RPC_MAX_RPS (default: --rps, or 100000 when --rps is 0)
@@ -69,6 +95,20 @@ export const USAGE = `usage: npm run bench -- [options]
   --seed S, --slot-ms MS world seed (default bench) and slot length (default 400)
   --v1-backoff-ms B,CAP  V1's backoff base and cap (default 30000,300000: the plan's 30 s)
   --render               only re-render report.md and report.svg from --out's report.json
+
+  The segmentation pair (runs seg-off and seg-on; see bench/README.md):
+  --seg-wallets N        wallets, all added in tier medium (default: --wallets, at most 100000)
+  --seg-rps R            the provider's limit for the pair, also its RPC_MAX_RPS unless --tracker-rps
+                         (default: --rps, or 50 when --rps is 0)
+  --seg-warmup-s W       seg-on's warm-up before the measured period (default 300)
+  --seg-off-warmup-s W   seg-off's warm-up (default 60)
+  --seg-measure-s M      measured period of each (default 150)
+  --seg-grace-s G        changes in the period's last G s are left out (default: 1.25 × the longest interval in use, at least --grace-s)
+  --seg-high-interval D  seg-on's high-tier interval (default 2s)
+  --seg-low-interval D   seg-on's low-tier interval (default: the shortest that fits the budget)
+  --seg-retier I,W,C,Q   seg-on's RETIER_INTERVAL, RETIER_WINDOW, RETIER_HIGH_MIN_CHANGES, RETIER_QUIET_AFTER
+                         (default 5s,4m,1,1m)
+  The pair runs with BATCHES_PER_CHILD 5 unless --batches-per-child is given (see bench/README.md).
 `;
 
 export class UsageError extends Error {}
@@ -101,6 +141,15 @@ export function parseBenchArgs(argv: string[]): BenchParams | 'help' {
       seed: { type: 'string' },
       'slot-ms': { type: 'string' },
       'v1-backoff-ms': { type: 'string' },
+      'seg-wallets': { type: 'string' },
+      'seg-rps': { type: 'string' },
+      'seg-warmup-s': { type: 'string' },
+      'seg-off-warmup-s': { type: 'string' },
+      'seg-measure-s': { type: 'string' },
+      'seg-grace-s': { type: 'string' },
+      'seg-high-interval': { type: 'string' },
+      'seg-low-interval': { type: 'string' },
+      'seg-retier': { type: 'string' },
       render: { type: 'boolean' },
     },
   });
@@ -125,6 +174,19 @@ export function parseBenchArgs(argv: string[]): BenchParams | 'help' {
   for (const run of runs) if (!(RUN_NAMES as readonly string[]).includes(run)) throw new UsageError(`--runs: unknown run '${run}'; the runs are ${RUN_NAMES.join(', ')}`);
   const backoff = (values['v1-backoff-ms'] ?? '30000,300000').split(',').map(Number);
   if (backoff.length !== 2 || backoff.some((b) => !Number.isInteger(b) || b < 1)) throw new UsageError(`--v1-backoff-ms takes two integers: base,cap`);
+  const duration = (flag: 'seg-high-interval' | 'seg-low-interval', fallback: string): number => {
+    const text = values[flag] ?? fallback;
+    const ms = parseDuration(text.trim());
+    if (ms === null || ms < 1000) throw new UsageError(`--${flag} takes a duration of at least 1s, got '${text}'`);
+    return ms;
+  };
+  const retierText = values['seg-retier'] ?? '5s,4m,1,1m';
+  const retierParts = retierText.split(',').map((part) => part.trim());
+  const [retierInterval, retierWindow, retierQuiet] = [retierParts[0], retierParts[1], retierParts[3]].map((part) => (part === undefined ? null : parseDuration(part)));
+  const retierChanges = Number(retierParts[2]);
+  if (retierParts.length !== 4 || [retierInterval, retierWindow, retierQuiet].some((ms) => ms === null || ms === undefined || ms < 1000) || !Number.isInteger(retierChanges) || retierChanges < 1) {
+    throw new UsageError(`--seg-retier takes interval,window,changes,quiet-after (durations of at least 1s and a whole number ≥ 1), got '${retierText}'`);
+  }
   const changeRate = num('change-rate', 1, 0, 50);
   const latencyMs = num('latency-ms', 40, 0, 10_000);
   const params: BenchParams = {
@@ -152,6 +214,15 @@ export function parseBenchArgs(argv: string[]): BenchParams | 'help' {
     trackerRps: values['tracker-rps'] === undefined ? null : num('tracker-rps', 50, 0.01, 100_000),
     sweepConcurrency: values['sweep-concurrency'] === undefined ? null : num('sweep-concurrency', 8, 1, 256, true),
     batchesPerChild: values['batches-per-child'] === undefined ? null : num('batches-per-child', 20, 1, 100, true),
+    segWallets: values['seg-wallets'] === undefined ? null : num('seg-wallets', 100_000, 100, 10_000_000, true),
+    segRps: values['seg-rps'] === undefined ? null : num('seg-rps', 50, 1, 100_000, true),
+    segWarmupSeconds: num('seg-warmup-s', 300, 0, 24 * 3600),
+    segOffWarmupSeconds: num('seg-off-warmup-s', 60, 0, 24 * 3600),
+    segMeasureSeconds: num('seg-measure-s', 150, 1, 24 * 3600),
+    segGraceSeconds: values['seg-grace-s'] === undefined ? null : num('seg-grace-s', 45, 0, 24 * 3600),
+    segHighIntervalMs: duration('seg-high-interval', '2s'),
+    segLowIntervalMs: values['seg-low-interval'] === undefined ? null : duration('seg-low-interval', '1m'),
+    segRetier: { intervalMs: retierInterval!, windowMs: retierWindow!, highMinChanges: retierChanges, quietAfterMs: retierQuiet! },
     render: values.render ?? false,
   };
   if (0.01 * changeRate > 1) throw new UsageError('--change-rate is too high: a busy wallet would change more than once per slot');

@@ -7,7 +7,7 @@ import { type BaselineCounters, type BaselineOptions, loadBaselineWallets } from
 import type { BaselineKind, FromChild, ToChild } from './baseline-child';
 import { forkChild } from './child';
 import { createRunDatabase, tableWrites, waitIdle } from './database';
-import { measureFreshness, type StoredWrite } from './freshness';
+import { type StoredWrite, worldFreshness } from './freshness';
 import { beginPhase } from './phase';
 import { ProcessMonitor } from './proc';
 import { type RunReport, steadyFigures, sweepFigures } from './results';
@@ -86,19 +86,15 @@ export async function runBaseline(kind: BaselineKind, params: BenchParams, logDi
     const c3 = stopped.counters;
 
     const until = stopped.at;
-    const changes = world.sim.world.changesBetween(world.slotAt(steadyResult.startedAt), world.slotAt(until));
     const rows = await db.sql<{ wallet_address: string; lamports: string; at: Date }[]>`
       SELECT wallet_address, balance_lamports::text AS lamports, timestamp AS at
       FROM ${db.sql(tables.history)} WHERE timestamp >= ${new Date(steadyResult.startedAt)}`;
     const writes: StoredWrite[] = rows.map((r) => ({ address: r.wallet_address, at: r.at.getTime(), lamports: BigInt(r.lamports) }));
-    const freshness = measureFreshness({
-      changes,
-      writes,
-      tierOf: (a) => world.tierOf.get(a),
-      timeOfSlot: world.timeOfSlot,
-      slotAt: world.slotAt,
-      countBeforeSlot: world.slotAt(until - params.freshnessGraceSeconds * 1000),
+    const { changes, freshness } = worldFreshness(world, writes, {
+      from: steadyResult.startedAt,
       until,
+      graceSeconds: params.freshnessGraceSeconds,
+      groupOf: (a) => world.tierOf.get(a),
     });
     const steady = steadyFigures(params, world.tierCounts, steadyResult, kind === 'v1', {
       walletChecks: c3.checks - c2.checks,
@@ -107,7 +103,7 @@ export async function runBaseline(kind: BaselineKind, params: BenchParams, logDi
         updated: c3.rowsUpdated - c2.rowsUpdated,
         total: c3.rowsInserted - c2.rowsInserted + c3.rowsUpdated - c2.rowsUpdated,
       },
-      worldChanges: changes.length,
+      worldChanges: changes,
       freshness,
       sweeps: null,
     });

@@ -10,6 +10,7 @@
 // lower bound could move are shown with "≥".
 
 import { TIERS, type Tier } from '../src/tiers';
+import type { BenchWorld } from './world';
 
 export interface Change {
   address: string;
@@ -41,11 +42,14 @@ export interface FreshnessStats {
   max: Percentile | null;
 }
 
-export interface FreshnessInput {
+export interface FreshnessInput<G extends string = Tier> {
   /** Changes in the counted window (oldest first per wallet), and every later change up to `until`. */
   changes: Change[];
   writes: StoredWrite[];
-  tierOf: (address: string) => Tier | undefined;
+  /** The groups reported besides `all` (by default the tiers). */
+  groups?: readonly G[];
+  /** Which group a wallet's changes are counted in (also) besides `all`. */
+  groupOf: (address: string) => G | undefined;
   timeOfSlot: (slot: number) => number;
   slotAt: (ms: number) => number;
   /** Changes at or after this slot are not counted (too young), but still used to read writes. */
@@ -54,7 +58,8 @@ export interface FreshnessInput {
   until: number;
 }
 
-export function measureFreshness(input: FreshnessInput): Record<Tier | 'all', FreshnessStats> {
+export function measureFreshness<G extends string = Tier>(input: FreshnessInput<G>): Record<G | 'all', FreshnessStats> {
+  const groups = input.groups ?? (TIERS as readonly string[] as readonly G[]);
   const changesOf = new Map<string, Change[]>();
   for (const change of input.changes) {
     let list = changesOf.get(change.address);
@@ -69,22 +74,45 @@ export function measureFreshness(input: FreshnessInput): Record<Tier | 'all', Fr
     list.push(write);
   }
 
-  const delays: Record<Tier | 'all', { ms: number; pending: boolean }[]> = { high: [], medium: [], low: [], all: [] };
+  const delays = new Map<G | 'all', { ms: number; pending: boolean }[]>((['all', ...groups] as const).map((g) => [g, []]));
   for (const [address, changes] of changesOf) {
     const writes = (writesOf.get(address) ?? []).sort((a, b) => a.at - b.at);
     // The slot each write reflects.
     const covers = writes.map((w) => ({ at: w.at, slot: w.slot ?? slotFromValue(changes, w, input.slotAt(w.at)) }));
-    const tier = input.tierOf(address);
+    const group = input.groupOf(address);
     for (const change of changes) {
       if (change.slot >= input.countBeforeSlot) continue;
       const happened = input.timeOfSlot(change.slot);
       const cover = covers.find((c) => c.slot >= change.slot && c.at <= input.until);
       const entry = cover ? { ms: Math.max(0, cover.at - happened), pending: false } : { ms: Math.max(0, input.until - happened), pending: true };
-      delays.all.push(entry);
-      if (tier) delays[tier].push(entry);
+      delays.get('all')!.push(entry);
+      if (group !== undefined) delays.get(group)?.push(entry);
     }
   }
-  return Object.fromEntries((['all', ...TIERS] as const).map((k) => [k, summarize(delays[k])])) as Record<Tier | 'all', FreshnessStats>;
+  return Object.fromEntries([...delays].map(([k, entries]) => [k, summarize(entries)])) as Record<G | 'all', FreshnessStats>;
+}
+
+/**
+ * Freshness of the changes a run's world made from `from` to `until` (except those of the last
+ * `graceSeconds`, too young to have been seen), as `writes` stored them.
+ */
+export function worldFreshness<G extends string = Tier>(
+  world: BenchWorld,
+  writes: StoredWrite[],
+  { from, until, graceSeconds, groups, groupOf }: { from: number; until: number; graceSeconds: number; groups?: readonly G[]; groupOf: (address: string) => G | undefined },
+): { changes: number; freshness: Record<G | 'all', FreshnessStats> } {
+  const changes = world.sim.world.changesBetween(world.slotAt(from), world.slotAt(until));
+  const freshness = measureFreshness<G>({
+    changes,
+    writes,
+    groups,
+    groupOf,
+    timeOfSlot: world.timeOfSlot,
+    slotAt: world.slotAt,
+    countBeforeSlot: world.slotAt(until - graceSeconds * 1000),
+    until,
+  });
+  return { changes: changes.length, freshness };
 }
 
 /** The newest change no later than `slot` whose balance is the one written; -1 when none is. */

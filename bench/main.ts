@@ -1,22 +1,25 @@
-// `npm run bench -- [--wallets N] [--rps R] [--latency-ms L] [--change-rate C] [--out DIR]`
+// `npm run bench -- [--wallets N] [--rps R] [--latency-ms L] [--change-rate C] [--runs …] [--out DIR]`
 //
 // V1, the V2 plan as written, and this service, one after another against the RPC simulator
 // (the same seed: the same wallets and, slot for slot from each run's start, the same balance
-// changes), each on its own throwaway database. Writes DIR/report.json, report.md and
-// report.svg and prints the table. See bench/README.md.
+// changes), each on its own throwaway database; then this service with segmentation off and on
+// at the same RPC budget (issue 7). Writes DIR/report.json, report.md and report.svg and prints
+// the tables. See bench/README.md.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { type DevServer, startDevServer } from '../src/stack/devserver';
-import { parseBenchArgs, type BenchParams, UsageError, USAGE } from './args';
+import { parseBenchArgs, type BenchParams, type RunName, SEGMENTATION_RUNS, type SegmentationRunName, UsageError, USAGE } from './args';
 import { runBaseline, v1Concurrency } from './baseline-run';
 import { dropLiveDatabases } from './database';
 import { measureImport, type ImportReport } from './import-run';
 import { chart, evaluateTargets, type Machine, markdown, plainTable, type Report } from './report';
 import type { RunReport } from './results';
-import { runTracker, trackerRps } from './tracker-run';
+import { planSegmentation, runSegmentation, type SegmentationPlan, type SegmentationRunReport } from './segmentation-run';
+import { type TrackerContext, trackerRps } from './tracker-common';
+import { runTracker } from './tracker-run';
 
 function say(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -44,6 +47,17 @@ async function main(): Promise<void> {
     writeOutputs(out, saved);
     return;
   }
+  const isSegmentation = (run: RunName): run is SegmentationRunName => (SEGMENTATION_RUNS as readonly string[]).includes(run);
+  let segPlan: SegmentationPlan | null = null;
+  if (params.runs.some(isSegmentation)) {
+    try {
+      segPlan = planSegmentation(params);
+    } catch (error) {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   const started = Date.now();
   const logDir = join(out, 'logs');
   const tmpDir = join(out, 'tmp');
@@ -51,8 +65,10 @@ async function main(): Promise<void> {
   mkdirSync(tmpDir, { recursive: true });
   const loadAverageStart = loadavg();
   say(`N = ${params.wallets}, rate limit ${params.rps || 'none'}, latency ${params.latencyMs} ms; runs ${params.runs.join(', ')}; logs in ${logDir}`);
+  if (segPlan) say(`segmentation pair: N = ${segPlan.wallets}, provider limit and RPC_MAX_RPS ${segPlan.providerRps} / ${segPlan.rpcMaxRps}, warm-up ${segPlan.off.warmupSeconds} s (off) / ${segPlan.on.warmupSeconds} s (on), measured ${segPlan.measureSeconds} s each`);
 
   const runs: RunReport[] = [];
+  const segRuns: SegmentationRunReport[] = [];
   let devServer: DevServer | null = null;
   let connection: Connection | null = null;
   const cleanup = async (): Promise<void> => {
@@ -75,15 +91,16 @@ async function main(): Promise<void> {
   try {
     for (const run of params.runs) {
       try {
-        if (run === 'tracker') {
-        say('tracker: starting a Temporal dev server');
-        devServer = await startDevServer({ port: 0, headless: true, logFile: join(logDir, 'temporal.log') });
-        connection = await Connection.connect({ address: devServer.address });
-        const client = new Client({ connection });
-        runs.push(await runTracker(params, { temporalAddress: devServer.address, temporalPid: devServer.pid, client, logDir, tmpDir }, say));
-        } else {
-          runs.push(await runBaseline(run, params, logDir, say));
-        }
+        // Each run of the service gets a dev server of its own, so none inherits another's schedules or history.
+        const serviceContext = async (): Promise<TrackerContext> => {
+          say(`${run}: starting a Temporal dev server`);
+          devServer = await startDevServer({ port: 0, headless: true, logFile: join(logDir, run === 'tracker' ? 'temporal.log' : `temporal-${run}.log`) });
+          connection = await Connection.connect({ address: devServer.address });
+          return { temporalAddress: devServer.address, temporalPid: devServer.pid, client: new Client({ connection }), logDir, tmpDir };
+        };
+        if (run === 'tracker') runs.push(await runTracker(params, await serviceContext(), say));
+        else if (isSegmentation(run)) segRuns.push(await runSegmentation(run, params, segPlan!, await serviceContext(), say));
+        else runs.push(await runBaseline(run, params, logDir, say));
       } catch (error) {
         const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
         say(`${run} failed: ${message}`);
@@ -108,13 +125,15 @@ async function main(): Promise<void> {
     loadAverageStart: loadAverageStart.map((l) => Math.round(l * 100) / 100),
     loadAverageEnd: loadavg().map((l) => Math.round(l * 100) / 100),
   };
+  const segmentation = segPlan ? { plan: segPlan, runs: segRuns } : null;
   const report: Report = {
     parameters: { ...params, trackerRpcMaxRps: trackerRps(params), v1InFlight: v1Concurrency(params) },
     machine,
     runs,
+    segmentation,
     import: imported,
     failures,
-    targets: evaluateTargets(params, runs, imported),
+    targets: evaluateTargets(params, runs, imported, segmentation),
     totalSeconds: (Date.now() - started) / 1000,
   };
   writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);

@@ -2,11 +2,12 @@
 // table (report.md, also printed) and a chart (report.svg, log scale).
 
 import { formatDuration } from '../src/duration';
-import { TIERS } from '../src/tiers';
+import { TIERS, type Tier } from '../src/tiers';
 import type { BenchParams } from './args';
 import type { FreshnessStats, Percentile } from './freshness';
 import type { ImportReport } from './import-run';
 import type { RunReport } from './results';
+import type { SegmentationPlan, SegmentationRunReport } from './segmentation-run';
 
 export interface Machine {
   cpus: number;
@@ -25,10 +26,17 @@ export interface Target {
   detail: string;
 }
 
+export interface SegmentationReport {
+  plan: SegmentationPlan;
+  runs: SegmentationRunReport[];
+}
+
 export interface Report {
   parameters: BenchParams & { trackerRpcMaxRps: number; v1InFlight: number };
   machine: Machine;
   runs: RunReport[];
+  /** The segmentation pair (issue 7); null (or missing in older reports) when it did not run. */
+  segmentation?: SegmentationReport | null;
   import: ImportReport | null;
   /** Runs that failed, with the error. */
   failures: { run: string; error: string }[];
@@ -36,12 +44,12 @@ export interface Report {
   totalSeconds: number;
 }
 
-export function evaluateTargets(params: BenchParams, runs: RunReport[], imported: ImportReport | null): Target[] {
+export function evaluateTargets(params: BenchParams, runs: RunReport[], imported: ImportReport | null, segmentation: SegmentationReport | null = null): Target[] {
   const tracker = runs.find((r) => r.run === 'tracker');
   const targets: Target[] = [];
   const expected = Math.ceil(params.wallets / 100);
   if (!tracker) {
-    targets.push({ target: 'tracker targets', status: 'not measured', detail: 'the tracker did not run' });
+    if (params.runs.includes('tracker')) targets.push({ target: 'tracker targets', status: 'not measured', detail: 'the tracker did not run' });
   } else {
     const s = tracker.sweep;
     const gma = sumOutcomes(s.rpc.byMethod.getMultipleAccounts);
@@ -84,6 +92,7 @@ export function evaluateTargets(params: BenchParams, runs: RunReport[], imported
       detail: `peak RSS ${tracker.worker.hwmMb} MB at N = ${params.wallets}`,
     });
   }
+  if (segmentation || params.runs.some((r) => r === 'seg-off' || r === 'seg-on')) targets.push(segmentationTarget(segmentation));
   if (imported) {
     targets.push({
       target: `a ${imported.lines.toLocaleString('en-US')}-line wallets import finishes; time and peak memory reported`,
@@ -94,6 +103,38 @@ export function evaluateTargets(params: BenchParams, runs: RunReport[], imported
     });
   }
   return targets;
+}
+
+export const SEGMENTATION_TARGET = 5;
+
+/** Busy wallets' p99 delay, seg-off over seg-on; null unless both ran and have one. */
+export function segmentationRatio(segmentation: SegmentationReport | null | undefined): { off: Percentile; on: Percentile; ratio: number } | null {
+  const off = segmentation?.runs.find((r) => r.run === 'seg-off')?.freshness.busy.p99;
+  const on = segmentation?.runs.find((r) => r.run === 'seg-on')?.freshness.busy.p99;
+  if (!off || !on) return null;
+  return { off, on, ratio: on.ms > 0 ? off.ms / on.ms : Infinity };
+}
+
+function segmentationTarget(segmentation: SegmentationReport | null): Target {
+  const target = `busy wallets' p99 delay from a change to Postgres falls ≥ ${SEGMENTATION_TARGET}× with segmentation on, at the same RPC budget`;
+  const r = segmentationRatio(segmentation);
+  if (!segmentation || !r) return { target, status: 'not measured', detail: 'needs both runs seg-off and seg-on (--runs seg-off,seg-on)' };
+  const budget = segmentation.plan.rpcMaxRps;
+  const sent = segmentation.runs.map((run) => `${run.run} ${run.requestsPerSecond}`).join(', ');
+  const withinBudget = segmentation.runs.every((run) => run.requestsPerSecond <= budget);
+  const engines = [...new Set(segmentation.runs.map((run) => run.engine))];
+  if (engines.length > 1) {
+    return { target, status: 'not measured', detail: `the service's code changed between the runs (${engines.join(' vs ')}): the two are not comparable; run them again` };
+  }
+  // A seg-on p99 that is only a lower bound could be larger: the ratio is then not known to be as high.
+  const met = r.ratio >= SEGMENTATION_TARGET && !r.on.atLeast && withinBudget;
+  return {
+    target,
+    status: met ? 'met' : 'not met',
+    detail:
+      `busy p99 ${seconds(r.off)} off vs ${seconds(r.on)} on = ${r.on.atLeast ? '≤ ' : r.off.atLeast ? '≥ ' : ''}${r.ratio.toFixed(1)}×; ` +
+      `requests/s sent ${sent} (RPC_MAX_RPS ${budget}${withinBudget ? '' : ', exceeded'}) at N = ${segmentation.plan.wallets}`,
+  };
 }
 
 function sumOutcomes(counts: Record<string, number | undefined> | undefined): number {
@@ -171,6 +212,80 @@ export function table(report: Report): string[][] {
   return [['', ...runs.map((r) => r.run)], ...rows];
 }
 
+/** The segmentation pair side by side: one column per run. */
+export function segmentationTable(seg: SegmentationReport): string[][] {
+  const runs = seg.runs;
+  const x = (f: (r: SegmentationRunReport) => string): string[] => runs.map(f);
+  const tiers = (t: Record<string, number>): string => TIERS.map((tier) => num(t[tier])).join(' / ');
+  const r = segmentationRatio(seg);
+  const rows: [string, ...string[]][] = [
+    ['SEGMENTATION', ...x((run) => run.settings.SEGMENTATION ?? '–')],
+    ['intervals high / medium / low', ...x((run) => TIERS.map((t) => run.settings[`TIER_${t.toUpperCase()}_INTERVAL`] ?? '–').join(' / '))],
+    ['re-tiering: every / window / changes for high / quiet after', ...x((run) => (run.settings.RETIER_INTERVAL ? [run.settings.RETIER_INTERVAL, run.settings.RETIER_WINDOW, run.settings.RETIER_HIGH_MIN_CHANGES, run.settings.RETIER_QUIET_AFTER].join(' / ') : '–'))],
+    ['SWEEP_CONCURRENCY / BATCHES_PER_CHILD', ...x((run) => `${run.settings.SWEEP_CONCURRENCY ?? '–'} / ${run.settings.BATCHES_PER_CHILD ?? '–'}`)],
+    ['warm-up, then measured', ...x((run) => `${num(run.warmupSeconds)} s, then ${num(run.measuredSeconds)} s`)],
+    ['service code (hash of src/, workflows/, activities/)', ...x((run) => run.engine ?? '–')],
+    ['**RPC in the measured period**', ...runs.map(() => '')],
+    [`requests/s sent (RPC_MAX_RPS ${num(seg.plan.rpcMaxRps)})`, ...x((run) => `${num(run.requestsPerSecond, 1)} (busiest second ${num(run.peakRequestsPerSecond)})`)],
+    ['… by method', ...x((run) => methods(run.rpc.byMethod))],
+    ['errors / retries (simulator)', ...x((run) => outcomes(run.rpc))],
+    ['**freshness: change → Postgres, p50 / p99 / max**', ...runs.map(() => '')],
+    [`busy wallets (${num(seg.plan.busyWallets)})`, ...x((run) => freshness(run.freshness.busy))],
+    ['… busy wallets in high when the period began', ...x((run) => (run.busyByStartTier ? `${num(run.busyByStartTier.inHigh)}: ${freshness(run.busyByStartTier.inHighFreshness)}` : '–'))],
+    ['… busy wallets elsewhere then', ...x((run) => (run.busyByStartTier ? `${num(run.busyWallets - run.busyByStartTier.inHigh)}: ${freshness(run.busyByStartTier.elsewhereFreshness)}` : '–'))],
+    [`idle wallets (${num(seg.plan.wallets - seg.plan.busyWallets)})`, ...x((run) => freshness(run.freshness.idle))],
+    ['all', ...x((run) => freshness(run.freshness.all))],
+    ...(r
+      ? [
+          ['**busy p99, off ÷ on**', ...runs.map((_, i) => (i === runs.length - 1 ? `**${r.on.atLeast ? '≤ ' : r.off.atLeast ? '≥ ' : ''}${r.ratio.toFixed(1)}×** (target ≥ ${SEGMENTATION_TARGET}×)` : ''))] as [string, ...string[]],
+          [
+            `… vs the floor without segmentation: all wallets every ${num(floorSeconds(seg), 1)} s`,
+            ...runs.map((_, i) => (i === runs.length - 1 ? `${r.on.atLeast ? '≤ ' : ''}${(floorSeconds(seg) / (r.on.ms / 1000)).toFixed(1)}×` : '')),
+          ] as [string, ...string[]],
+        ]
+      : []),
+    ['**tiers at the end**', ...runs.map(() => '')],
+    ['wallets high / medium / low', ...x((run) => tiers(run.tiersAtEnd))],
+    ['busy wallets high / medium / low', ...x((run) => tiers(run.busyByTier))],
+    [`tiers' cadence needs (rpcBudget, RPC_MAX_RPS ${num(seg.plan.rpcMaxRps)})`, ...x((run) => `${num(run.budgetAtEnd.requiredRps, 1)} requests/s (${run.budgetAtEnd.fits ? 'fits' : 'does not fit'})`)],
+    ['… the service’s own check after its last re-tiering', ...x((run) => (run.serviceBudget ? `${num(run.serviceBudget.requiredRps, 1)} requests/s (${run.serviceBudget.fits ? 'fits' : 'does not fit'})` : '–'))],
+    ['re-tierings (whole run): runs, median / max time', ...x((run) => (run.retier ? `${num(run.retier.runs)}${run.retier.failed ? ` (${run.retier.failed} failed)` : ''}, ${num(run.retier.medianMs)} / ${num(run.retier.maxMs)} ms` : '–'))],
+    ['**sweeps in the measured period**', ...runs.map(() => '')],
+    ...TIERS.map((t): [string, ...string[]] => [`${t}: sweeps, every (median, max), each takes (median, max)`, ...x((run) => tierSweeps(run.sweeps[t]))]),
+    ['deadlocks in Postgres (whole run)', ...x((run) => num(run.deadlocks))],
+    ['worker: peak memory, CPU time (whole run)', ...x((run) => `${num(run.worker.hwmMb)} MB, ${num(run.worker.cpuSeconds, 1)} s`)],
+  ];
+  return [['', ...runs.map((run) => run.run)], ...rows];
+}
+
+/** How long a sweep of every wallet takes at the full budget: the least a busy wallet's change could wait, at worst, without segmentation. */
+function floorSeconds(seg: SegmentationReport): number {
+  return Math.ceil(seg.plan.wallets / 100) / seg.plan.rpcMaxRps;
+}
+
+function tierSweeps(t: SegmentationRunReport['sweeps'][Tier]): string {
+  const each = (v: number | null): string => (v === null ? '–' : `${v.toFixed(1)} s`);
+  const running = t.runningAtEnd;
+  const atEnd = running
+    ? `; at the end one running for ${each(running.seconds)} (${num(running.batchesDone)} of ${num(running.batchesTotal)} batches${running.batchesFailed ? `, ${num(running.batchesFailed)} failed` : ''})`
+    : '';
+  if (t.sweeps === 0) return `none${atEnd}`;
+  const upTo = (v: number | null | undefined): string => (v === null || v === undefined ? '' : ` (≤ ${each(v)})`);
+  return `${num(t.sweeps)} (${num(t.walletsChecked)} wallets), every ${each(t.medianPeriodSeconds)}${upTo(t.maxPeriodSeconds)}, ${each(t.medianSeconds)}${upTo(t.maxSeconds)}${atEnd}`;
+}
+
+/** What the segmentation pair ran with. */
+export function segmentationLine(seg: SegmentationReport): string {
+  const p = seg.plan;
+  const budget = (b: { requiredRps: number; fits: boolean }): string => `${num(b.requiredRps, 1)} requests/s`;
+  return (
+    `N = ${num(p.wallets)} wallets (${num(p.busyWallets)} busy), all added in medium; provider limit ${num(p.providerRps)} requests/s, RPC_MAX_RPS ${num(p.rpcMaxRps)} for both; ` +
+    `tiers planned at ≤ ${Math.round(p.headroom * 100)} % of it: seg-off every wallet in medium needs ${budget(p.off.budget)}, seg-on's expected tiers ` +
+    `(${TIERS.map((t) => `${t} ${num(p.on.expectedTiers[t])}`).join(', ')}) need ${budget(p.on.budget)}; ` +
+    `freshness counts changes older than ${p.graceSeconds} s at the end of the measured period`
+  );
+}
+
 function sweepRows(r: RunReport): string {
   const sweeps = r.steady.sweeps;
   if (!sweeps) return '–';
@@ -189,19 +304,21 @@ function methods(byMethod: Record<string, Record<string, number | undefined>>): 
   return entries.length ? entries.join(', ') : 'none';
 }
 
+function markdownTable(t: string[][]): string[] {
+  return [`| ${t[0]!.join(' | ')} |`, `| ${t[0]!.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...t.slice(1).map((row) => `| ${row.join(' | ')} |`)];
+}
+
 export function markdown(report: Report): string {
-  const t = table(report);
+  const seg = report.segmentation;
   const lines = [
     `# Benchmark: v1 vs the v2 plan vs this service`,
     '',
     parametersLine(report),
     '',
-    `| ${t[0]!.join(' | ')} |`,
-    `| ${t[0]!.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
-    ...t.slice(1).map((row) => `| ${row.join(' | ')} |`),
-    '',
-    '† extrapolated from the measured rate (the sweep was stopped at its time bound).',
-    '',
+    ...(report.runs.length ? [...markdownTable(table(report)), '', '† extrapolated from the measured rate (the sweep was stopped at its time bound).', ''] : []),
+    ...(seg?.runs.length
+      ? ['## Segmentation: busy wallets’ freshness at the same RPC budget (issue 7)', '', segmentationLine(seg), '', ...markdownTable(segmentationTable(seg)), '']
+      : []),
     '## Targets',
     '',
     '| target | status | measured |',
@@ -210,7 +327,7 @@ export function markdown(report: Report): string {
     '',
     '## Notes',
     '',
-    ...report.runs.flatMap((r) => r.notes.map((n) => `- ${r.run}: ${n}`)),
+    ...[...report.runs, ...(seg?.runs ?? [])].flatMap((r) => r.notes.map((n) => `- ${r.run}: ${n}`)),
     ...report.failures.map((f) => `- **${f.run} failed**: ${f.error.split('\n')[0]}`),
     '',
   ];
@@ -226,8 +343,10 @@ export function markdown(report: Report): string {
 export function parametersLine(report: Report): string {
   const p = report.parameters;
   const m = report.machine;
+  const machine = `${m.date} · ${m.cpus} CPUs (${m.cpuModel}), ${num(m.memoryMb)} MB, Node ${m.node} · load ${m.loadAverageStart.map((l) => l.toFixed(1)).join('/')} at start · `;
+  if (report.runs.length === 0) return `${machine}total ${Math.round(report.totalSeconds)} s`;
   return (
-    `${m.date} · ${m.cpus} CPUs (${m.cpuModel}), ${num(m.memoryMb)} MB, Node ${m.node} · load ${m.loadAverageStart.map((l) => l.toFixed(1)).join('/')} at start · ` +
+    machine +
     `N = ${num(p.wallets)} wallets (high ${num(report.runs[0]?.tierCounts.high ?? 0)}, medium ${num(report.runs[0]?.tierCounts.medium ?? 0)}, low ${num(report.runs[0]?.tierCounts.low ?? 0)}), ` +
     `rate limit ${p.rps > 0 ? `${p.rps} requests/s (strict 1 s sliding window${p.providerBurst > 0 ? `; token bucket of ${p.providerBurst}` : ''})` : 'none'}, latency ${p.latencyMs} ± ${p.jitterMs} ms, ` +
     `change rate × ${p.changeRate}, slot ${p.slotMs} ms, intervals ${TIERS.map((t) => formatDuration(p.intervalsMs[t])).join(' / ')}, ` +
@@ -237,13 +356,15 @@ export function parametersLine(report: Report): string {
 
 /** A plain-text rendering of the table for the terminal. */
 export function plainTable(report: Report): string {
-  const t = table(report).map((row) => row.map((cell) => cell.replace(/\*\*/g, '')));
-  const widths = t[0]!.map((_, i) => Math.max(...t.map((row) => row[i]!.length)));
-  const line = (row: string[]): string => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const plain = (rows: string[][]): string[] => {
+    const t = rows.map((row) => row.map((cell) => cell.replace(/\*\*/g, '')));
+    const widths = t[0]!.map((_, i) => Math.max(...t.map((row) => row[i]!.length)));
+    return t.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  };
+  const seg = report.segmentation;
   return [
-    line(t[0]!),
-    ...t.slice(1).map(line),
-    '',
+    ...(report.runs.length ? [...plain(table(report)), ''] : []),
+    ...(seg?.runs.length ? ['Segmentation: busy wallets’ freshness at the same RPC budget', segmentationLine(seg), ...plain(segmentationTable(seg)), ''] : []),
     ...report.targets.map((x) => `${x.status === 'met' ? '✔' : x.status === 'not met' ? '✘' : '·'} ${x.target}: ${x.status} — ${x.detail}`),
   ].join('\n');
 }
