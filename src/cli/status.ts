@@ -12,7 +12,7 @@ import type { CommandSpec } from './args';
 import { type Context, describeQueryError } from './context';
 import { CliError, EXIT, oneLine } from './errors';
 import { formatCount, formatMs, renderTable, toJson } from './output';
-import { tierState, type WorkflowState } from './temporal';
+import { isDeadline, tierState, type WorkflowState } from './temporal';
 
 export interface TierStatus {
   tier: Tier;
@@ -27,14 +27,26 @@ export interface TierStatus {
   progress: TierProgress | null;
 }
 
+// Right after an update the server's scheduler workflow continues-as-new, and describing it
+// fails ("Failed to describe schedule") until the new run has taken its first task: a few
+// short tries ride that out instead of reporting a healthy schedule as broken.
+const DESCRIBE_TRIES = 4;
+const DESCRIBE_PAUSE_MS = 250;
+
 async function schedule(ctx: Context, tier: Tier): Promise<{ schedule: TierStatus['schedule']; problem: string | null }> {
-  try {
-    const state = await ctx.withDeadline((client) => readScheduleState(client, tier));
-    return state
-      ? { schedule: { id: tierScheduleId(tier), ...state }, problem: null }
-      : { schedule: null, problem: `no schedule ${tierScheduleId(tier)}: a worker creates it at start-up` };
-  } catch (error) {
-    return { schedule: null, problem: `cannot describe schedule ${tierScheduleId(tier)}: ${oneLine(error, ctx.secrets())}` };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const state = await ctx.withDeadline((client) => readScheduleState(client, tier));
+      return state
+        ? { schedule: { id: tierScheduleId(tier), ...state }, problem: null }
+        : { schedule: null, problem: `no schedule ${tierScheduleId(tier)}: a worker creates it at start-up` };
+    } catch (error) {
+      if (attempt < DESCRIBE_TRIES && !isDeadline(error)) {
+        await new Promise((resolve) => setTimeout(resolve, DESCRIBE_PAUSE_MS * attempt));
+        continue;
+      }
+      return { schedule: null, problem: `cannot describe schedule ${tierScheduleId(tier)}: ${oneLine(error, ctx.secrets())}` };
+    }
   }
 }
 

@@ -18,7 +18,7 @@ function hasGrpcCode(error: unknown, code: number): boolean {
   return false;
 }
 
-const isDeadline = (error: unknown): boolean => hasGrpcCode(error, GRPC_DEADLINE_EXCEEDED);
+export const isDeadline = (error: unknown): boolean => hasGrpcCode(error, GRPC_DEADLINE_EXCEEDED);
 const isNotFound = (error: unknown): boolean => error instanceof WorkflowNotFoundError || hasGrpcCode(error, GRPC_NOT_FOUND);
 
 export type WorkflowState =
