@@ -95,6 +95,7 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
         tier: input.tier,
         fromId: input.fromId,
         toId: input.toId,
+        plannedAt: input.plannedAt ?? readAt,
         readAt,
         slot: read.slot,
         observations: valid.map((w, i) => ({ id: w.id, lamports: read.balances[i]!.lamports, onChain: read.balances[i]!.onChain })),

@@ -1,7 +1,7 @@
 // Sweep planning: which of a tier's wallets are due, cut into child-sized and batch-sized id ranges.
 
 import { Context } from '@temporalio/activity';
-import { dueRanges, type IdRange, MAX_BATCH, pruneChecks, sweepCutoff } from '../src/db/checks';
+import { dueRanges, type IdRange, MAX_BATCH, pruneChecks, sweepClock } from '../src/db/checks';
 import { readScheduleState } from '../src/schedules';
 import type { Tier } from '../src/tiers';
 import type { ActivityDeps } from './deps';
@@ -9,13 +9,17 @@ import type { ActivityDeps } from './deps';
 export interface ChildRange {
   tier: Tier;
   cutoff: string;
+  /** The sweep's plan instant; absent in children started before it existed (their reads stand in). */
+  plannedAt?: string;
   fromId: number;
   toId: number;
 }
 
 export interface SweepPlan {
-  /** Checks before this instant no longer count; every batch of the sweep uses the same one. */
+  /** Batches of sweeps planned before this instant no longer count; every batch of the sweep uses the same one. */
   cutoff: string;
+  /** When this sweep was planned: its batches record it. */
+  plannedAt: string;
   intervalMs: number;
   paused: boolean | null;
   due: number;
@@ -33,13 +37,14 @@ export function sweepActivities({ sql, client, config }: ActivityDeps) {
       const schedule = await readScheduleState(client, tier);
       // The schedule is the source of truth for the cadence: an operator may have changed it.
       const intervalMs = schedule?.intervalMs ?? config.tierIntervalsMs[tier];
-      const cutoff = await sweepCutoff(sql, intervalMs);
+      const { plannedAt, cutoff } = await sweepClock(sql, intervalMs);
       const pruned = await pruneChecks(sql, tier, intervalMs);
       if (pruned > 0) Context.current().log.debug('pruned old batch checks', { tier, pruned });
       const children = await dueRanges(sql, { tier, cutoff, size: MAX_BATCH * config.batchesPerChild });
       const due = children.reduce((sum, c) => sum + c.wallets, 0);
       return {
         cutoff,
+        plannedAt,
         intervalMs,
         paused: schedule?.paused ?? null,
         due,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
-import { CHECKS_KEPT_MIN_MS, dueRanges, pruneChecks, readBatch, sweepCutoff, writeBatch } from '../src/db/checks';
+import { CHECKS_KEPT_MIN_MS, dueRanges, pruneChecks, readBatch, sweepClock, writeBatch } from '../src/db/checks';
 import { stalestWallets } from '../src/db/metrics';
 import { findWallet } from '../src/db/reads';
 import { connect, type Sql } from '../src/db/client';
@@ -70,6 +70,7 @@ describe('batch writes', () => {
       tier: 'high',
       fromId: ids[0]!,
       toId: ids[ids.length - 1]!,
+      plannedAt: new Date().toISOString(),
       readAt: new Date().toISOString(),
       slot,
       observations: ids.map((id, i) => ({ id, lamports: lamports[i]!, onChain: lamports[i]! > 0n })),
@@ -106,13 +107,13 @@ describe('batch writes', () => {
   });
 
   it('due wallets exclude those a batch of their tier covered since the cutoff, until they change tier', async () => {
-    const cutoff = await sweepCutoff(sql, 60_000);
+    const { cutoff } = await sweepClock(sql, 60_000);
     // The batches above covered every wallet of the tier just now.
     expect(await dueRanges(sql, { tier: 'high', cutoff, size: 100 })).toEqual([]);
     const move = await moveWallets(sql, [addresses[2]!, addresses[2]!, testAddresses(6)[5]! as Address], 'low');
     expect(move).toEqual({ moved: [addresses[2]], unchanged: [], unknown: [testAddresses(6)[5]] });
     expect(await moveWallets(sql, [addresses[2]!], 'low')).toEqual({ moved: [], unchanged: [addresses[2]], unknown: [] });
-    const lowCutoff = await sweepCutoff(sql, 60_000);
+    const { cutoff: lowCutoff } = await sweepClock(sql, 60_000);
     expect(await dueRanges(sql, { tier: 'low', cutoff: lowCutoff, size: 100 })).toEqual([{ fromId: ids[2], toId: ids[2], wallets: 1 }]);
     // Moving back makes it due in high again, though high's batches covered its id.
     await moveWallets(sql, [addresses[2]!], 'high');
@@ -121,10 +122,31 @@ describe('batch writes', () => {
     expect(batch.wallets[0]!.lamports).toBe(2n ** 53n + 1n);
   });
 
+  it('a sweep that took more than half its interval leaves none of its wallets "recent" for the next one', async () => {
+    const slow = testAddresses(3, 'slow-sweep') as Address[];
+    await addWallets(sql, slow, 'medium');
+    await sql`UPDATE wallets SET tier_since = now() - interval '1 day' WHERE address = ANY(${slow})`;
+    const slowIds = (await sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ANY(${slow}) ORDER BY id`).map((r) => Number(r.id));
+    const ago = async (minutes: number) => (await sql<{ t: string }[]>`SELECT (now() - ${minutes} * interval '1 minute')::text AS t`)[0]!.t;
+    // A 60 min sweep planned 60 min ago read its last batch 10 min ago; the next one is planned now.
+    const sweepOf = async (key: string, plannedAt: string, readAt: string) =>
+      writeBatch(sql, { batchKey: key, tier: 'medium', fromId: slowIds[0]!, toId: slowIds[2]!, plannedAt, readAt, slot: 600n, observations: [] });
+    await sweepOf('slow/0/0', await ago(60), await ago(10));
+    const next = await sweepClock(sql, 3_600_000);
+    const all = [{ fromId: slowIds[0], toId: slowIds[2], wallets: 3 }];
+    // Both forms of the due test: across the tier, and inside a child's id range.
+    expect(await dueRanges(sql, { tier: 'medium', cutoff: next.cutoff, size: 100 })).toEqual(all);
+    expect(await dueRanges(sql, { tier: 'medium', cutoff: next.cutoff, size: 100, within: { fromId: slowIds[0]!, toId: slowIds[2]! } })).toEqual(all);
+    // The same sweep re-planned (or a sweep asked for right after it) still skips them.
+    await sweepOf('slow/1/0', next.plannedAt, await ago(0));
+    expect(await dueRanges(sql, { tier: 'medium', cutoff: next.cutoff, size: 100 })).toEqual([]);
+    expect(await dueRanges(sql, { tier: 'medium', cutoff: next.cutoff, size: 100, within: { fromId: slowIds[0]!, toId: slowIds[2]! } })).toEqual([]);
+  });
+
   it('groups due wallets into consecutive ranges of the requested size', async () => {
     const many = testAddresses(250, 'ranges') as Address[];
     await addWallets(sql, many, 'medium');
-    const cutoff = await sweepCutoff(sql, 60_000);
+    const { cutoff } = await sweepClock(sql, 60_000);
     const ranges = await dueRanges(sql, { tier: 'medium', cutoff, size: 100 });
     expect(ranges.map((r) => r.wallets)).toEqual([100, 100, 50]);
     expect(ranges[0]!.toId).toBeLessThan(ranges[1]!.fromId);
@@ -136,7 +158,7 @@ describe('batch writes', () => {
     await sql`UPDATE wallets SET tier_since = now() - interval '1 day' WHERE address = ANY(${quiet})`;
     const [a, b] = (await sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ANY(${quiet}) ORDER BY id`).map((r) => Number(r.id));
     const check = (key: string, from: number, to: number, readAt: string) =>
-      writeBatch(sql, { batchKey: key, tier: 'low', fromId: from, toId: to, readAt, slot: 500n, observations: [] });
+      writeBatch(sql, { batchKey: key, tier: 'low', fromId: from, toId: to, plannedAt: readAt, readAt, slot: 500n, observations: [] });
     await check('old/0/0', a!, b!, (await sql<{ t: string }[]>`SELECT (now() - interval '5 hours')::text AS t`)[0]!.t);
     await check('new/0/0', a!, a!, new Date().toISOString());
 

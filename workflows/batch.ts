@@ -3,7 +3,7 @@
 
 import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { MainActivities, RpcActivities } from '../activities';
-import type { Tier } from '../src/tiers';
+import { TIER_PRIORITY, type Tier } from '../src/tiers';
 import { addTally, type BatchProgress, batchProgressQuery, emptyTally } from './definitions';
 import { inWindow } from './window';
 
@@ -12,6 +12,8 @@ export interface BatchWorkflowInput {
   sweepId: string;
   childIndex: number;
   cutoff: string;
+  /** The sweep's plan instant; absent in children started before it existed. */
+  plannedAt?: string;
   fromId: number;
   toId: number;
   /**
@@ -30,9 +32,11 @@ const { planBatches } = proxyActivities<MainActivities>({
 });
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
-  const { tier, sweepId, childIndex, cutoff, fromId, toId, rpcTaskQueue, batchWindow = BATCH_WINDOW_BEFORE_CONFIG } = input;
+  const { tier, sweepId, childIndex, cutoff, plannedAt, fromId, toId, rpcTaskQueue, batchWindow = BATCH_WINDOW_BEFORE_CONFIG } = input;
   const { checkBatch } = proxyActivities<RpcActivities>({
     taskQueue: rpcTaskQueue,
+    // Ahead of lower tiers' batches waiting on the shared rate limit (and their retries too).
+    priority: { priorityKey: TIER_PRIORITY[tier] },
     startToCloseTimeout: '1 minute',
     // No attempt limit: an RPC outage is waited out with capped backoff; a request that
     // can never succeed fails fast (RpcRejected is raised as non-retryable).
@@ -53,7 +57,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   progress.batchesTotal = batches.length;
   await inWindow(batches, batchWindow, async (range, index) => {
     try {
-      const result = await checkBatch({ tier, cutoff, fromId: range.fromId, toId: range.toId, batchKey: `${sweepId}/${childIndex}/${index}` });
+      const result = await checkBatch({ tier, cutoff, plannedAt, fromId: range.fromId, toId: range.toId, batchKey: `${sweepId}/${childIndex}/${index}` });
       addTally(progress, {
         batchesDone: 1,
         batchesFailed: 0,

@@ -14,8 +14,11 @@ export interface IdRange {
 type IdSpan = { fromId: number; toId: number };
 
 /**
- * A wallet is due when no batch of its tier has read it since `cutoff`. A batch covers
- * the wallets of its tier in its id range that were already in the tier when it read.
+ * A wallet is due when no batch of its tier from a sweep planned since `cutoff` has read it.
+ * A batch covers the wallets of its tier in its id range that were already in the tier when
+ * it read. The test is on the sweep's plan instant, not on the read's: a sweep that takes more
+ * than half its interval would otherwise leave its late wallets "recent" for the next sweep,
+ * and they would be read only every other sweep.
  *
  * Across a whole tier, each wallet is looked up in the GiST index on the batch's range.
  * Inside an id range (a child's plan, a batch's read) the few batches overlapping it are read
@@ -27,13 +30,13 @@ function dueWallets(sql: Sql, tier: Tier, cutoff: string, within?: IdSpan) {
     ? sql`
       SELECT 1 FROM (
         SELECT from_id, to_id, read_at FROM batch_checks
-        WHERE tier = ${tier} AND read_at >= ${cutoff}::timestamptz AND from_id <= ${within.toId} AND to_id >= ${within.fromId}
+        WHERE tier = ${tier} AND planned_at >= ${cutoff}::timestamptz AND from_id <= ${within.toId} AND to_id >= ${within.fromId}
         OFFSET 0) b
       WHERE w.id BETWEEN b.from_id AND b.to_id AND b.read_at > w.tier_since`
     : sql`
       SELECT 1 FROM batch_checks b
       WHERE int8range(b.from_id, b.to_id, '[]') @> w.id
-        AND b.tier = ${tier} AND b.read_at >= ${cutoff}::timestamptz AND b.read_at > w.tier_since`;
+        AND b.tier = ${tier} AND b.planned_at >= ${cutoff}::timestamptz AND b.read_at > w.tier_since`;
   const range = within ? sql`AND w.id BETWEEN ${within.fromId} AND ${within.toId}` : sql``;
   return sql`w.tier = ${tier} AND w.invalid_reason IS NULL ${range} AND NOT EXISTS (${covered})`;
 }
@@ -65,11 +68,21 @@ export async function pruneChecks(sql: Sql, tier: Tier, intervalMs: number): Pro
   return Number(row!.deleted);
 }
 
-/** The instant before which a check no longer counts: half an interval ago, so a late sweep never skips one. */
-export async function sweepCutoff(sql: Sql, intervalMs: number): Promise<string> {
-  const [row] = await sql<{ cutoff: string }[]>`
-    SELECT (now() - ${intervalMs / 2} * interval '1 millisecond')::text AS cutoff`;
-  return row!.cutoff;
+export interface SweepClock {
+  /** When the sweep was planned; each of its batches records it. */
+  plannedAt: string;
+  /**
+   * Batches of sweeps planned before this instant no longer count: half an interval before
+   * this plan, so a sweep planned on time (or late) reads every wallet again, while one asked
+   * for right after the last sweep, or re-planned while one runs, skips what that one read.
+   */
+  cutoff: string;
+}
+
+export async function sweepClock(sql: Sql, intervalMs: number): Promise<SweepClock> {
+  const [row] = await sql<{ planned_at: string; cutoff: string }[]>`
+    SELECT now()::text AS planned_at, (now() - ${intervalMs / 2} * interval '1 millisecond')::text AS cutoff`;
+  return { plannedAt: row!.planned_at, cutoff: row!.cutoff };
 }
 
 /** Splits the due wallets (optionally inside an id range) into consecutive ranges of `size`. */
@@ -132,6 +145,8 @@ export interface BatchWrite {
   tier: Tier;
   fromId: number;
   toId: number;
+  /** The plan instant of the batch's sweep (SweepClock.plannedAt). */
+  plannedAt: string;
   readAt: string;
   slot: bigint;
   observations: Observation[];
@@ -182,8 +197,8 @@ export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWrit
       RETURNING 1
     ),
     recorded AS (
-      INSERT INTO batch_checks (batch_key, tier, from_id, to_id, read_at, slot, wallets, changed)
-      VALUES (${batch.batchKey}, ${batch.tier}, ${batch.fromId}, ${batch.toId}, ${batch.readAt}::timestamptz,
+      INSERT INTO batch_checks (batch_key, tier, from_id, to_id, planned_at, read_at, slot, wallets, changed)
+      VALUES (${batch.batchKey}, ${batch.tier}, ${batch.fromId}, ${batch.toId}, ${batch.plannedAt}::timestamptz, ${batch.readAt}::timestamptz,
               ${slot}::bigint, ${ids.length}, (SELECT count(*) FROM changed))
       ON CONFLICT (batch_key) DO NOTHING
       RETURNING 1
