@@ -32,6 +32,7 @@ export interface SweepProgress extends Tally {
   due: number;
   childrenTotal: number;
   childrenDone: number;
+  /** Counted at the plan; each child corrects it, when done, by the batches it found. */
   batchesTotal: number;
 }
 

@@ -143,7 +143,7 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
     await inWindow(plan.children, plan.sweepConcurrency, async (range, index) => {
       const child = await startChild(batchWorkflow, {
         workflowId: `${workflowInfo().workflowId}-${sweepId}-${index}`,
-        args: [{ tier, sweepId, childIndex: index, cutoff: plan.cutoff, fromId: range.fromId, toId: range.toId, batchWindow: plan.batchWindow, rpcTaskQueue: plan.rpcTaskQueue }],
+        args: [{ tier, sweepId, childIndex: index, cutoff: plan.cutoff, plannedAt: plan.plannedAt, fromId: range.fromId, toId: range.toId, batchWindow: plan.batchWindow, rpcTaskQueue: plan.rpcTaskQueue }],
         // A sweep's children die with it; the next sweep picks up whatever is still due.
         parentClosePolicy: ParentClosePolicy.TERMINATE,
         typedSearchAttributes: [
@@ -153,7 +153,11 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
         memo: { tier, sweepId, fromId: range.fromId, toId: range.toId, dueWallets: range.wallets },
       });
       try {
-        addTally(progress, await child.result());
+        const result = await child.result();
+        addTally(progress, result);
+        // The plan counted the range's due wallets; the child counts again when it starts and
+        // also finds wallets moved into the tier since, so its count replaces the estimate.
+        progress.batchesTotal += result.batchesTotal - Math.ceil(range.wallets / 100);
       } catch (error) {
         if (isCancellation(error)) throw error;
         // A failed child costs its batches, not the sweep.

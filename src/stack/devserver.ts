@@ -17,6 +17,17 @@ import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../search-attributes';
 import { ensureTemporalCli } from '../toolchain/binaries';
 
+/**
+ * Task priorities (TIER_PRIORITY) need the server's priority matcher, which this server
+ * version leaves off, and one partition per task queue: with several, a poller of one
+ * partition takes a low-priority task while high-priority ones wait in another.
+ */
+const DYNAMIC_CONFIG = [
+  'matching.useNewMatcher=true',
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
+];
+
 export interface DevServerOptions {
   /** Frontend gRPC port; 0 picks a free one. Default 7233. */
   port?: number;
@@ -101,6 +112,7 @@ async function startOnce(temporal: string, opts: DevServerOptions): Promise<DevS
   }
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const flag of SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', flag);
+  for (const value of DYNAMIC_CONFIG) args.push('--dynamic-config-value', value);
 
   const out = openSync(logFile, 'a');
   // A log file given by the caller may hold earlier runs: an error shows only this run's lines.

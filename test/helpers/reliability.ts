@@ -231,11 +231,8 @@ export function tokenBucketOverdrafts(times: readonly number[], rate: number, ca
   return overdrafts;
 }
 
-/**
- * The burst Temporal allows a task-queue rate limit: one second's worth, split over the dev
- * server's 4 task-queue partitions (see test/engine-faults.test.ts).
- */
-export const budgetBurst = (rps: number): number => 4 * Math.ceil(rps / 4);
+/** The burst Temporal allows a task-queue rate limit: one second's worth (the dev server runs one partition per queue). */
+export const budgetBurst = (rps: number): number => rps;
 
 /** Requests that a 429 told to wait but came back sooner (same question, earlier than Retry-After). */
 export function earlyRetries(arrivals: SimulatorStats['arrivals'], retryAfterMs: number): string[] {
