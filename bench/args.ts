@@ -108,7 +108,6 @@ export const USAGE = `usage: npm run bench -- [options]
   --seg-low-interval D   seg-on's low-tier interval (default: the shortest that fits the budget)
   --seg-retier I,W,C,Q   seg-on's RETIER_INTERVAL, RETIER_WINDOW, RETIER_HIGH_MIN_CHANGES, RETIER_QUIET_AFTER
                          (default 5s,4m,1,1m)
-  The pair runs with BATCHES_PER_CHILD 5 unless --batches-per-child is given (see bench/README.md).
 `;
 
 export class UsageError extends Error {}

@@ -29,13 +29,6 @@ import { worldOptions } from './world';
 
 /** Share of the budget the tiers' cadence may plan to use: the rest absorbs retries and bursts. */
 export const BUDGET_HEADROOM = 0.8;
-/**
- * BATCHES_PER_CHILD of both runs unless --batches-per-child says otherwise. Tiers share the RPC
- * task queue first come, first served, so a tier's share while another sweeps is about its
- * batches in flight: min(children, SWEEP_CONCURRENCY) × BATCH_WINDOW. With the service's 20 per
- * child the ~3,000-wallet high tier has 2 children against the low tier's 8 (see bench/README.md).
- */
-export const PAIR_BATCHES_PER_CHILD = 5;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export type Grouped<T> = Record<'busy' | 'idle' | 'all', T>;
@@ -51,8 +44,6 @@ export interface SegmentationPlan {
   headroom: number;
   measureSeconds: number;
   graceSeconds: number;
-  /** BATCHES_PER_CHILD of both runs (see PAIR_BATCHES_PER_CHILD). */
-  batchesPerChild: number;
   off: { intervalsMs: Record<Tier, number>; warmupSeconds: number; budget: BudgetFit };
   on: {
     intervalsMs: Record<Tier, number>;
@@ -181,7 +172,6 @@ export function planSegmentation(params: BenchParams): SegmentationPlan {
     headroom: BUDGET_HEADROOM,
     measureSeconds: params.segMeasureSeconds,
     graceSeconds,
-    batchesPerChild: params.batchesPerChild ?? PAIR_BATCHES_PER_CHILD,
     // The same intervals as seg-on: its high and low tiers simply stay empty.
     off: { intervalsMs: onIntervals, warmupSeconds: params.segOffWarmupSeconds, budget: rpcBudget(allMedium, onIntervals, rpcMaxRps) },
     on: { intervalsMs: onIntervals, warmupSeconds: params.segWarmupSeconds, retier, expectedTiers: tiers, budget: rpcBudget(tiers, onIntervals, rpcMaxRps) },
@@ -189,11 +179,9 @@ export function planSegmentation(params: BenchParams): SegmentationPlan {
 }
 
 function segmentationEnv(on: boolean, plan: SegmentationPlan): Record<string, string> {
-  const common = { BATCHES_PER_CHILD: String(plan.batchesPerChild) };
-  if (!on) return { ...common, SEGMENTATION: 'off' };
+  if (!on) return { SEGMENTATION: 'off' };
   const { retier } = plan.on;
   return {
-    ...common,
     SEGMENTATION: 'on',
     RETIER_INTERVAL: formatDuration(retier.intervalMs),
     RETIER_WINDOW: formatDuration(retier.windowMs),
