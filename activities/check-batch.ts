@@ -8,6 +8,7 @@ import { readBatch, recordedBatch, setAsideInvalid, writeBatch } from '../src/db
 import { recordBatch } from '../src/metrics';
 import { RpcFailure } from '../src/rpc/balances';
 import { createPacer } from '../src/rpc/pacer';
+import { TIER_PRIORITY } from '../src/tiers';
 import type { ChildRange } from './sweep';
 import type { ActivityDeps } from './deps';
 
@@ -79,7 +80,7 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
       // up before its call (a frozen database, or an attempt Temporal already timed out) would
       // call late, bunched with others: it gives its turn back and retries through the limiter.
       // So does one whose turn in this process's pacer is too far away.
-      if (performance.now() - started > MAX_CALL_DELAY_MS || !(await pace(MAX_PACE_WAIT_MS))) {
+      if (performance.now() - started > MAX_CALL_DELAY_MS || !(await pace(MAX_PACE_WAIT_MS, TIER_PRIORITY[input.tier]))) {
         // Not a fault, so no growing backoff: the attempt only queues again for a turn.
         throw ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget', nextRetryDelay: TURN_RETRY_DELAY });
       }

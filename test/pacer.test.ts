@@ -1,5 +1,5 @@
-// The per-process RPC pacer, on a simulated clock: calls leave evenly, in order, and a turn
-// too far away is refused without taking a place in the queue.
+// The per-process RPC pacer, on a simulated clock: calls leave evenly, in order of priority and
+// arrival, and a turn too far away is refused without taking a place in the queue.
 
 import { describe, expect, it } from 'vitest';
 import { createPacer, type PacerClock } from '../src/rpc/pacer';
@@ -64,5 +64,31 @@ describe('pacer', () => {
     await quiet;
     expect(await pace(0)).toBe(true);
     expect(clock.now()).toBe(2_000);
+  });
+
+  it('lets a higher priority go ahead of those queued, and refuses one pushed back past its wait', async () => {
+    const clock = fakeClock();
+    const pace = createPacer(10, clock);
+    const order: string[] = [];
+    const call = (name: string, maxWaitMs: number, priority: number) =>
+      pace(maxWaitMs, priority).then((ok) => {
+        order.push(ok ? name : `${name} refused`);
+      });
+    const calls = [
+      call('low 1', 5_000, 5),
+      call('low 2', 5_000, 5),
+      call('low 3', 5_000, 5),
+      // Its turn is 3 gaps (303 ms) away when it asks: it can wait 350 ms, not a gap more.
+      call('low 4', 350, 5),
+      call('high 1', 5_000, 1),
+      call('high 2', 5_000, 1),
+      call('medium', 5_000, 3),
+      call('high 3', 5_000, 1),
+    ];
+    await clock.run();
+    await Promise.all(calls);
+    // low 1 left at once, before anyone else asked; low 4 gave up its place as soon as high 1 took one ahead of it.
+    expect(order).toEqual(['low 1', 'low 4 refused', 'high 1', 'high 2', 'high 3', 'medium', 'low 2', 'low 3']);
+    expect(clock.now()).toBeCloseTo(6 * 101, 6);
   });
 });
