@@ -4,6 +4,7 @@ import { tsToDate } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
 import { addWallets, moveWallets } from '../src/db/wallets';
+import { ensureSchedules } from '../src/schedules';
 import { requestTierSweep } from '../src/tier-control';
 import { tierWorkflowId } from '../src/tiers';
 import { batchProgressQuery, requestSweepSignal } from '../workflows/definitions';
@@ -117,6 +118,24 @@ describe('tiers sharing the RPC budget', () => {
     // ...and they went ahead of it: at most the low batches already handed to the worker started
     // in between (0 in trials; first come, first served, without task priorities: 12–14).
     expect(Number(order!.overtook)).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('a tier whose sweep takes more than half its interval', () => {
+  it('reads every wallet on every scheduled sweep', async () => {
+    engine = await startEngine({
+      simulator: { wallets: 3_000, seed: 15, knobs: { latencyMs: 5, jitterMs: 0 } },
+      // 30 batches at 10 requests/s: a sweep takes about 3 s of its 4 s interval.
+      env: { RPC_MAX_RPS: '10', TIER_LOW_INTERVAL: '4s' },
+    });
+    const e = engine;
+    await addWallets(e.sql, e.sim.world.addresses(0, 3_000) as Address[], 'low');
+    // The schedule drives it; four sweeps after the first each find the whole tier due again.
+    await ensureSchedules(e.client, e.config);
+    const first = await e.waitForSweeps('low', 1, 30_000);
+    const fifth = await e.waitForSweeps('low', 5, 60_000);
+    expect(fifth.totals.walletsChecked - first.totals.walletsChecked).toBe(4 * 3_000);
+    expect(fifth.lastSweep).toMatchObject({ due: 3_000, walletsChecked: 3_000, reason: 'schedule' });
   });
 });
 
