@@ -5,7 +5,7 @@ import { stalestWallets } from '../src/db/metrics';
 import { findWallet } from '../src/db/reads';
 import { connect, type Sql } from '../src/db/client';
 import { loadMigrations, migrate } from '../src/db/migrate';
-import { addWallets, moveWallets } from '../src/db/wallets';
+import { addWallets, analyzeAfterBulkChange, moveWallets } from '../src/db/wallets';
 import { freshDatabase } from './helpers/database';
 import { testAddresses } from './helpers/addresses';
 
@@ -183,5 +183,33 @@ describe('batch writes', () => {
     // A long interval keeps several intervals' worth: nothing more to prune.
     await check('older/0/0', a!, b!, (await sql<{ t: string }[]>`SELECT (now() - interval '5 hours')::text AS t`)[0]!.t);
     expect(await pruneChecks(sql, 'low', 2 * 3_600_000)).toBe(0);
+  });
+});
+
+describe('statistics after a bulk change', () => {
+  it('are refreshed when a tier grew by half or more, so the sweep query is planned for its real size', async () => {
+    const db = await freshDatabase('stats');
+    const sql = connect(db.url, { max: 1 });
+    try {
+      await migrate(sql);
+      await addWallets(sql, testAddresses(3_000, 'bulk') as Address[], 'medium');
+      await sql`ANALYZE wallets`;
+      // Re-tiering (or an import) moves them all: the statistics still say low is empty.
+      await sql`UPDATE wallets SET tier = 'low'`;
+      const estimate = async () => {
+        const [plan] = await sql<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[]>`EXPLAIN (FORMAT JSON) SELECT id FROM wallets WHERE tier = 'low'`;
+        return plan!['QUERY PLAN'][0].Plan['Plan Rows'];
+      };
+      expect(await estimate()).toBeLessThan(100);
+      // Small or proportionally small changes leave autoanalyze to it.
+      expect(await analyzeAfterBulkChange(sql, 'low', 999)).toBe(false);
+      expect(await analyzeAfterBulkChange(sql, 'low', 1_200)).toBe(false);
+      expect(await estimate()).toBeLessThan(100);
+      expect(await analyzeAfterBulkChange(sql, 'low', 3_000)).toBe(true);
+      expect(await estimate()).toBeGreaterThan(2_500);
+    } finally {
+      await sql.end();
+      await db.drop();
+    }
   });
 });

@@ -11,7 +11,7 @@ import { access, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Sql } from '../db/client';
 import { countAddedSince, databaseNow } from '../db/reads';
-import { addWallets } from '../db/wallets';
+import { addWallets, analyzeAfterBulkChange } from '../db/wallets';
 import { DEFAULT_TIER, TIERS, type Tier } from '../tiers';
 import { type CommandSpec, stringOption, tierOption } from './args';
 import { CliError, EXIT, errorCode, oneLine } from './errors';
@@ -323,6 +323,7 @@ export async function importAddresses(sql: Sql, options: ImportOptions): Promise
       progress.update(result, input.bytesRead());
     }
     await drain();
+    await analyzeAfterBulkChange(sql, tier, result.imported);
   } finally {
     progress.clear();
     await input.close();

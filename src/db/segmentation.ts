@@ -4,6 +4,7 @@
 import type { SegmentationRules } from '../config';
 import { TIERS, type Tier } from '../tiers';
 import type { Sql } from './client';
+import { analyzeAfterBulkChange } from './wallets';
 
 export interface RetierResult {
   /** "from->to" → wallets moved. */
@@ -21,7 +22,7 @@ export interface RetierResult {
  * so they are due on their new tier's next sweep.
  */
 export async function retier(sql: Sql, rules: SegmentationRules): Promise<RetierResult> {
-  return sql.begin(async (tx) => {
+  const result = await sql.begin(async (tx) => {
     const moves = await tx<{ from_tier: Tier; to_tier: Tier; n: bigint }[]>`
       WITH activity AS (
         SELECT wallet_id, count(*) AS changes
@@ -66,6 +67,11 @@ export async function retier(sql: Sql, rules: SegmentationRules): Promise<Retier
     await tx`INSERT INTO retier_runs (moved, tiers, pinned) VALUES (${tx.json(result.moved)}, ${tx.json(result.tiers)}, ${result.pinned})`;
     return result;
   });
+  for (const tier of TIERS) {
+    const movedIn = Object.entries(result.moved).reduce((n, [move, count]) => (move.endsWith(`->${tier}`) ? n + count : n), 0);
+    if (await analyzeAfterBulkChange(sql, tier, movedIn)) break;
+  }
+  return result;
 }
 
 export interface RetierRun extends RetierResult {
