@@ -24,6 +24,14 @@ async function expectEqualsChain(e: Engine, tier: string) {
   expect(wrong).toEqual([]);
 }
 
+/** Waits until the engine has written `count` batch rows (of one tier, or of any): a sweep is under way. */
+async function untilBatchRows(e: Engine, count: number, tier?: string) {
+  const of = tier ? e.sql`WHERE tier = ${tier}` : e.sql``;
+  while (Number((await e.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM batch_checks ${of}`)[0]!.n) < count) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('a provider that rate-limits, fails and hangs', () => {
   it('still checks every wallet, waits at least Retry-After after a 429, and stays within RPC_MAX_RPS', async () => {
     const maxRps = 25;
@@ -96,9 +104,7 @@ describe('tiers sharing the RPC budget', () => {
     await addWallets(e.sql, e.sim.world.addresses(0, 6_000) as Address[], 'low');
     await addWallets(e.sql, e.sim.world.addresses(6_000, 6_200) as Address[], 'high');
     await requestTierSweep(e.client, e.config, 'low', 'test');
-    while (Number((await e.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM batch_checks WHERE tier = 'low'`)[0]!.n) < 3) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await untilBatchRows(e, 3, 'low');
     await requestTierSweep(e.client, e.config, 'high', 'test');
     const high = (await e.waitForSweeps('high', 1)).lastSweep!;
     expect(high).toMatchObject({ due: 200, walletsChecked: 200, rpcCalls: 2 });
@@ -214,9 +220,7 @@ describe('progress', () => {
     const highIds = (await e.sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE tier = 'high' ORDER BY id`).map((r) => Number(r.id));
     const lastChild = { from: highIds[1_000]!, to: highIds[1_499]! };
     await requestTierSweep(e.client, e.config, 'high', 'test');
-    while (Number((await e.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM batch_checks`)[0]!.n) === 0) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await untilBatchRows(e, 1);
     // While the first child runs (5 batches at 5 requests/s), the last child's range gains ~500.
     const incoming = await e.sql<{ address: Address }[]>`
       SELECT address FROM wallets WHERE tier = 'low' AND id BETWEEN ${lastChild.from} AND ${lastChild.to}`;

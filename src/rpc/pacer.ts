@@ -4,8 +4,9 @@
 // a token bucket: after an idle spell it lets a whole second's worth of attempts start at once,
 // and a provider that counts requests in strict one-second windows answers that burst with
 // 429s. Queued here instead, by tier priority and then in the order they arrived, those
-// attempts reach the provider evenly; a high tier's attempt does not wait behind a low sweep's. The 1 % margin absorbs a little jitter between our clock and the provider's (more
-// would cost throughput); arrivals jittered by tens of ms can still draw a stray 429. Temporal
+// attempts reach the provider evenly; a high tier's attempt does not wait behind a low sweep's.
+// The 1 % margin absorbs a little jitter between our clock and the provider's (more would cost
+// throughput); arrivals jittered by tens of ms can still draw a stray 429. Temporal
 // already bounds what arrives, so a turn normally comes within about a second; one that would
 // come later than the caller can wait is refused, and the caller gives its attempt back.
 
