@@ -69,7 +69,7 @@ export async function retier(sql: Sql, rules: SegmentationRules): Promise<Retier
   });
   for (const tier of TIERS) {
     const movedIn = Object.entries(result.moved).reduce((n, [move, count]) => (move.endsWith(`->${tier}`) ? n + count : n), 0);
-    if (await analyzeAfterBulkChange(sql, tier, movedIn)) break;
+    if (await analyzeAfterBulkChange(sql, tier, movedIn, result.tiers[tier])) break;
   }
   return result;
 }
