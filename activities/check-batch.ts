@@ -55,7 +55,7 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
   return {
     async checkBatch(input: CheckBatchInput): Promise<CheckBatchResult> {
       const started = performance.now();
-      const { readAt, wallets } = await readBatch(sql, input);
+      const { readAt, wallets, minContextSlot } = await readBatch(sql, input);
       const empty: CheckBatchResult = { wallets: 0, changed: 0, historyRows: 0, stale: 0, setAside: 0, rpcCalls: 0, slot: null };
       if (wallets.length === 0) {
         // Nothing due: an earlier attempt already wrote this batch (and its completion was lost to
@@ -74,8 +74,6 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
       const valid = invalid.length ? wallets.filter((w) => !invalid.some((i) => i.id === w.id)) : wallets;
       if (valid.length === 0) return { ...empty, setAside: invalid.length };
 
-      // Ask for a node at least as current as what Postgres holds: a lagging node is refused by the RPC itself.
-      const newest = valid.reduce<bigint | undefined>((max, w) => (w.slot !== null && (max === undefined || w.slot > max) ? w.slot : max), undefined);
       // The task-queue rate limit paces when attempts start, not when they call. An attempt held
       // up before its call (a frozen database, or an attempt Temporal already timed out) would
       // call late, bunched with others: it gives its turn back and retries through the limiter.
@@ -86,7 +84,8 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
       }
       let read;
       try {
-        read = await readBalances(valid.map((w) => w.address), newest);
+        // A node behind the newest read of these wallets is refused by the RPC itself.
+        read = await readBalances(valid.map((w) => w.address), minContextSlot ?? undefined);
       } catch (error) {
         if (error instanceof RpcFailure) throw toApplicationFailure(error);
         throw error;

@@ -5,6 +5,7 @@ import { stalestWallets } from '../src/db/metrics';
 import { findWallet } from '../src/db/reads';
 import { connect, type Sql } from '../src/db/client';
 import { loadMigrations, migrate } from '../src/db/migrate';
+import { retier } from '../src/db/segmentation';
 import { addWallets, analyzeAfterBulkChange, moveWallets } from '../src/db/wallets';
 import { freshDatabase } from './helpers/database';
 import { testAddresses } from './helpers/addresses';
@@ -75,6 +76,8 @@ describe('batch writes', () => {
       slot,
       observations: ids.map((id, i) => ({ id, lamports: lamports[i]!, onChain: lamports[i]! > 0n })),
     });
+  /** A read of a wallet that does not exist on chain. */
+  const unread = (id: number) => ({ id, lamports: 0n, onChain: false });
   const stored = async () =>
     (await sql<{ lamports: string; slot: bigint }[]>`SELECT lamports::text, slot FROM wallets ORDER BY id`).map((r) => [BigInt(r.lamports), r.slot]);
 
@@ -130,7 +133,7 @@ describe('batch writes', () => {
     const ago = async (minutes: number) => (await sql<{ t: string }[]>`SELECT (now() - ${minutes} * interval '1 minute')::text AS t`)[0]!.t;
     // A 60 min sweep planned 60 min ago read its last batch 10 min ago; the next one is planned now.
     const sweepOf = async (key: string, plannedAt: string, readAt: string) =>
-      writeBatch(sql, { batchKey: key, tier: 'medium', fromId: slowIds[0]!, toId: slowIds[2]!, plannedAt, readAt, slot: 600n, observations: [] });
+      writeBatch(sql, { batchKey: key, tier: 'medium', fromId: slowIds[0]!, toId: slowIds[2]!, plannedAt, readAt, slot: 600n, observations: slowIds.map(unread) });
     await sweepOf('slow/0/0', await ago(60), await ago(10));
     const next = await sweepClock(sql, 3_600_000);
     const all = [{ fromId: slowIds[0], toId: slowIds[2], wallets: 3 }];
@@ -158,7 +161,7 @@ describe('batch writes', () => {
     await sql`UPDATE wallets SET tier_since = now() - interval '1 day' WHERE address = ANY(${quiet})`;
     const [a, b] = (await sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ANY(${quiet}) ORDER BY id`).map((r) => Number(r.id));
     const check = (key: string, from: number, to: number, readAt: string) =>
-      writeBatch(sql, { batchKey: key, tier: 'low', fromId: from, toId: to, plannedAt: readAt, readAt, slot: 500n, observations: [] });
+      writeBatch(sql, { batchKey: key, tier: 'low', fromId: from, toId: to, plannedAt: readAt, readAt, slot: 500n, observations: [...new Set([from, to])].map(unread) });
     await check('old/0/0', a!, b!, (await sql<{ t: string }[]>`SELECT (now() - interval '5 hours')::text AS t`)[0]!.t);
     await check('new/0/0', a!, a!, new Date().toISOString());
 
@@ -207,6 +210,168 @@ describe('statistics after a bulk change', () => {
       expect(await estimate()).toBeLessThan(100);
       expect(await analyzeAfterBulkChange(sql, 'low', 3_000)).toBe(true);
       expect(await estimate()).toBeGreaterThan(2_500);
+    } finally {
+      await sql.end();
+      await db.drop();
+    }
+  });
+});
+
+describe('coverage and slot guards', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let sql: Sql;
+  beforeAll(async () => {
+    db = await freshDatabase('guards');
+    sql = connect(db.url, { max: 4 });
+    await migrate(sql);
+  });
+  afterAll(async () => {
+    await sql.end();
+    await db.drop();
+  });
+
+  const idsOf = async (addresses: readonly string[]) =>
+    (await sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ANY(${addresses as string[]}) ORDER BY id`).map((r) => Number(r.id));
+  const write = (key: string, tier: 'high' | 'medium' | 'low', slot: bigint, observations: { id: number; lamports: bigint }[], range?: { fromId: number; toId: number }) =>
+    writeBatch(sql, {
+      batchKey: key,
+      tier,
+      fromId: range?.fromId ?? observations[0]!.id,
+      toId: range?.toId ?? observations[observations.length - 1]!.id,
+      plannedAt: new Date().toISOString(),
+      readAt: new Date().toISOString(),
+      slot,
+      observations: observations.map((o) => ({ ...o, onChain: true })),
+    });
+  /** A cutoff after every batch so far: every wallet of the tier is due again. */
+  const allDue = async () => (await sql<{ t: string }[]>`SELECT clock_timestamp()::text AS t`)[0]!.t;
+
+  it('a read older than the newest read of a wallet never changes its balance, and the next call asks for that read', async () => {
+    const addresses = testAddresses(1, 'guard-slot') as Address[];
+    await addWallets(sql, addresses, 'high');
+    const [id] = await idsOf(addresses);
+    await write('slot/0', 'high', 50n, [{ id: id!, lamports: 0n }]);
+    // Read at slot 100, unchanged: only the batch row records it.
+    expect((await write('slot/1', 'high', 100n, [{ id: id!, lamports: 0n }])).changed).toBe(0);
+    const next = await readBatch(sql, { tier: 'high', cutoff: await allDue(), fromId: id!, toId: id! });
+    expect(next.minContextSlot).toBe(100n);
+    // A lagging node answers at slot 96 with a transient balance: older than the read at 100.
+    const lagging = await write('slot/2', 'high', 96n, [{ id: id!, lamports: 1_000_000_000n }]);
+    expect(lagging).toMatchObject({ changed: 0, stale: 1 });
+    const [row] = await sql<{ lamports: string; slot: bigint }[]>`SELECT lamports::text, slot FROM wallets WHERE id = ${id!}`;
+    expect(row).toEqual({ lamports: '0', slot: 50n });
+  });
+
+  it('a batch marks checked only the wallets it read, not its whole planned range', async () => {
+    const addresses = testAddresses(150, 'guard-range') as Address[];
+    await addWallets(sql, addresses, 'medium');
+    const ids = await idsOf(addresses);
+    const cutoff = await allDue();
+    // One planned range holds 150 due wallets (wallets moved in after planning): a batch reads 100.
+    const range = { fromId: ids[0]!, toId: ids[149]! };
+    const batch = await readBatch(sql, { tier: 'medium', cutoff, ...range });
+    expect(batch.wallets).toHaveLength(100);
+    await write('range/0', 'medium', 200n, batch.wallets.map((w) => ({ id: w.id, lamports: 5n })), range);
+    const due = await dueRanges(sql, { tier: 'medium', cutoff, size: 100, within: range });
+    expect(due).toEqual([{ fromId: ids[100], toId: ids[149], wallets: 50 }]);
+    expect(await dueRanges(sql, { tier: 'medium', cutoff, size: 100 })).toEqual(due);
+    const unread = (await findWallet(sql, addresses[120]!))!;
+    expect(unread.lastCheckedAt).toBeNull();
+  });
+
+  it('a move that commits after a batch read is not covered by that batch, whatever the clocks say', async () => {
+    const [moving, staying] = testAddresses(2, 'guard-move') as Address[];
+    await addWallets(sql, [moving!], 'low');
+    await addWallets(sql, [staying!], 'high');
+    const [movingId, stayingId] = [(await idsOf([moving!]))[0]!, (await idsOf([staying!]))[0]!];
+    const range = { fromId: Math.min(movingId, stayingId), toId: Math.max(movingId, stayingId) };
+    const cutoff = await allDue();
+    let commit!: () => void;
+    const committed = new Promise<void>((r) => (commit = r));
+    let stamped!: () => void;
+    const isStamped = new Promise<void>((r) => (stamped = r));
+    // Re-tiering stamps tier_since with the clock, then commits later.
+    const move = sql.begin(async (tx) => {
+      await tx`UPDATE wallets SET tier = 'high', tier_since = clock_timestamp() WHERE id = ${movingId}`;
+      stamped();
+      await committed;
+    });
+    await isStamped;
+    // The batch reads after the stamp, but its snapshot does not have the move: it reads only `staying`.
+    const batch = await readBatch(sql, { tier: 'high', cutoff, ...range });
+    expect(batch.wallets.map((w) => w.id)).toEqual([stayingId]);
+    await write('move/0', 'high', 300n, [{ id: stayingId, lamports: 1n }], range);
+    commit();
+    await move;
+    expect(await dueRanges(sql, { tier: 'high', cutoff, size: 100, within: range })).toEqual([{ fromId: movingId, toId: movingId, wallets: 1 }]);
+  });
+
+  it('two batches writing one wallet at once record one change with its true previous balance', async () => {
+    const [address] = testAddresses(1, 'guard-concurrent') as Address[];
+    await addWallets(sql, [address!], 'high');
+    const [id] = await idsOf([address!]);
+    await write('conc/0', 'high', 50n, [{ id: id!, lamports: 0n }]);
+    const waiting = async () =>
+      Number((await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = ${db.name} AND wait_event_type = 'Lock'`)[0]!.n);
+    const until = async (n: number) => {
+      for (let i = 0; i < 200 && (await waiting()) < n; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await waiting()).toBeGreaterThanOrEqual(n);
+    };
+    // Another writer (a promotion, say) holds the row; both batches queue behind it, and each
+    // read 7 where Postgres holds 0.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = sql.begin(async (tx) => {
+      await tx`SELECT 1 FROM wallets WHERE id = ${id!} FOR UPDATE`;
+      locked();
+      await released;
+    });
+    await isLocked;
+    const first = write('conc/1', 'high', 100n, [{ id: id!, lamports: 7n }]);
+    await until(1);
+    const second = write('conc/2', 'high', 101n, [{ id: id!, lamports: 7n }]);
+    await until(2);
+    release();
+    await holder;
+    await Promise.all([first, second]);
+    const history = await sql<{ slot: bigint; lamports: string; previous: string | null }[]>`
+      SELECT slot, lamports::text, previous_lamports::text AS previous FROM balance_changes WHERE wallet_id = ${id!} ORDER BY slot`;
+    // The first observation and one real change 0 → 7; no fake 7 → 7 (or a second 0 → 7).
+    expect(history.map((h) => [h.lamports, h.previous])).toEqual([
+      ['0', null],
+      ['7', '0'],
+    ]);
+  });
+});
+
+describe('re-tiering', () => {
+  it('leaves a wallet in the tier it was added with until a change is seen', async () => {
+    const db = await freshDatabase('retier-new');
+    const sql = connect(db.url, { max: 2 });
+    try {
+      await migrate(sql);
+      const low = testAddresses(3, 'retier-low') as Address[];
+      const high = testAddresses(2, 'retier-high') as Address[];
+      await addWallets(sql, low, 'low');
+      await addWallets(sql, high, 'high');
+      const ids = (await sql<{ id: bigint }[]>`SELECT id FROM wallets ORDER BY id`).map((r) => Number(r.id));
+      // Every wallet read once (its first observation, not a change).
+      const observe = (key: string, slot: bigint, lamports: (i: number) => bigint) =>
+        writeBatch(sql, {
+          batchKey: key, tier: 'low', fromId: ids[0]!, toId: ids[ids.length - 1]!, plannedAt: new Date().toISOString(), readAt: new Date().toISOString(), slot,
+          observations: ids.map((id, i) => ({ id, lamports: lamports(i), onChain: true })),
+        });
+      await observe('first', 10n, () => 1n);
+      const rules = { enabled: true, intervalMs: 600_000, windowMs: 3_600_000, highMinChanges: 3, quietAfterMs: 86_400_000, pinMs: 86_400_000 };
+      const tierOf = async () => (await sql<{ tier: string }[]>`SELECT tier FROM wallets ORDER BY id`).map((r) => r.tier);
+      expect((await retier(sql, rules)).moved).toEqual({});
+      expect(await tierOf()).toEqual(['low', 'low', 'low', 'high', 'high']);
+      // The first low wallet changes once: evidence it is not idle.
+      await observe('second', 20n, (i) => (i === 0 ? 2n : 1n));
+      expect((await retier(sql, rules)).moved).toEqual({ 'low->medium': 1 });
+      expect(await tierOf()).toEqual(['medium', 'low', 'low', 'high', 'high']);
     } finally {
       await sql.end();
       await db.drop();

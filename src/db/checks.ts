@@ -15,8 +15,12 @@ type IdSpan = { fromId: number; toId: number };
 
 /**
  * A wallet is due when no batch of its tier from a sweep planned since `cutoff` has read it.
- * A batch covers the wallets of its tier in its id range that were already in the tier when
- * it read. The test is on the sweep's plan instant, not on the read's: a sweep that takes more
+ * A batch covers exactly the wallets whose balances it read (`wallet_ids`), and only if it read
+ * after they entered the tier. Coverage by the list, not by the batch's id range, means no
+ * wallet counts as checked without a read: not one that entered the range after planning or
+ * past the 100th, nor one whose move had not committed when the batch read (the batch's snapshot
+ * did not have it in the tier, so it did not read it, whatever the two clocks say).
+ * The test is on the sweep's plan instant, not on the read's: a sweep that takes more
  * than half its interval would otherwise leave its late wallets "recent" for the next sweep,
  * and they would be read only every other sweep.
  *
@@ -29,13 +33,13 @@ function dueWallets(sql: Sql, tier: Tier, cutoff: string, within?: IdSpan) {
   const covered = within
     ? sql`
       SELECT 1 FROM (
-        SELECT from_id, to_id, read_at FROM batch_checks
+        SELECT from_id, to_id, read_at, wallet_ids FROM batch_checks
         WHERE tier = ${tier} AND planned_at >= ${cutoff}::timestamptz AND from_id <= ${within.toId} AND to_id >= ${within.fromId}
         OFFSET 0) b
-      WHERE w.id BETWEEN b.from_id AND b.to_id AND b.read_at > w.tier_since`
+      WHERE w.id BETWEEN b.from_id AND b.to_id AND w.id = ANY(b.wallet_ids) AND b.read_at > w.tier_since`
     : sql`
       SELECT 1 FROM batch_checks b
-      WHERE int8range(b.from_id, b.to_id, '[]') @> w.id
+      WHERE int8range(b.from_id, b.to_id, '[]') @> w.id AND w.id = ANY(b.wallet_ids)
         AND b.tier = ${tier} AND b.planned_at >= ${cutoff}::timestamptz AND b.read_at > w.tier_since`;
   const range = within ? sql`AND w.id BETWEEN ${within.fromId} AND ${within.toId}` : sql``;
   return sql`w.tier = ${tier} AND w.invalid_reason IS NULL ${range} AND NOT EXISTS (${covered})`;
@@ -48,7 +52,8 @@ export const CHECKS_KEPT_MIN_MS = 3_600_000;
 /**
  * Deletes a tier's batch rows older than its retention, which no sweep needs any more (a
  * sweep looks back half an interval), and records the instant before which checks are no
- * longer on record, so "last checked" and the stalest-wallet gauge stay truthful lower bounds.
+ * longer on record, so "last checked" and the stalest-wallet gauge stay truthful lower bounds,
+ * and the newest slot they had read, below which no later read is trusted (see readBatch).
  */
 export async function pruneChecks(sql: Sql, tier: Tier, intervalMs: number): Promise<number> {
   const keepMs = Math.max(CHECKS_KEPT_INTERVALS * intervalMs, CHECKS_KEPT_MIN_MS);
@@ -57,12 +62,13 @@ export async function pruneChecks(sql: Sql, tier: Tier, intervalMs: number): Pro
     deleted AS (
       DELETE FROM batch_checks b USING horizon h
       WHERE b.tier = ${tier} AND b.read_at < h.before
-      RETURNING 1
+      RETURNING b.slot
     ),
     recorded AS (
-      INSERT INTO batch_checks_pruned (tier, before)
-      SELECT ${tier}, h.before FROM horizon h WHERE EXISTS (SELECT 1 FROM deleted)
-      ON CONFLICT (tier) DO UPDATE SET before = GREATEST(batch_checks_pruned.before, excluded.before)
+      INSERT INTO batch_checks_pruned (tier, before, slot)
+      SELECT ${tier}, h.before, (SELECT max(slot) FROM deleted) FROM horizon h WHERE EXISTS (SELECT 1 FROM deleted)
+      ON CONFLICT (tier) DO UPDATE SET before = GREATEST(batch_checks_pruned.before, excluded.before),
+                                       slot = GREATEST(batch_checks_pruned.slot, excluded.slot)
     )
     SELECT count(*) AS deleted FROM deleted`;
   return Number(row!.deleted);
@@ -111,17 +117,40 @@ export interface StoredWallet {
 
 export const MAX_BATCH = 100;
 
-/** The due wallets of one batch range, and the instant they were read (µs precision, as text). */
+/**
+ * The newest slot at which a wallet's balance was read: its last change, or a later batch that
+ * read it unchanged (any tier's), or at least the newest slot of the pruned batch rows.
+ */
+const newestRead = (sql: Sql, id: ReturnType<Sql>) => sql`
+  GREATEST(
+    (SELECT slot FROM wallets WHERE id = ${id}),
+    (SELECT max(b.slot) FROM batch_checks b WHERE int8range(b.from_id, b.to_id, '[]') @> ${id} AND ${id} = ANY(b.wallet_ids)),
+    (SELECT max(slot) FROM batch_checks_pruned))`;
+
+export interface BatchRead {
+  /** The instant the wallets were read (µs precision, as text). */
+  readAt: string;
+  wallets: StoredWallet[];
+  /**
+   * The newest slot any of these wallets was read at: the RPC call asks for a node at least this
+   * current, so a lagging node is refused by the RPC itself. Null before the first read.
+   */
+  minContextSlot: bigint | null;
+}
+
+/** The due wallets of one batch range (at most MAX_BATCH, in id order). */
 export async function readBatch(
   sql: Sql,
   { tier, cutoff, fromId, toId }: { tier: Tier; cutoff: string; fromId: number; toId: number },
-): Promise<{ readAt: string; wallets: StoredWallet[] }> {
-  const rows = await sql<{ id: bigint; address: string; lamports: string | null; slot: bigint | null; read_at: string }[]>`
-    SELECT w.id, w.address, w.lamports::text AS lamports, w.slot, clock_timestamp()::text AS read_at
-    FROM wallets w
-    WHERE ${dueWallets(sql, tier, cutoff, { fromId, toId })}
-    ORDER BY w.id
-    LIMIT ${MAX_BATCH}`;
+): Promise<BatchRead> {
+  const rows = await sql<{ id: bigint; address: string; lamports: string | null; slot: bigint | null; newest: bigint | null; read_at: string }[]>`
+    SELECT due.*, ${newestRead(sql, sql`due.id`)} AS newest, clock_timestamp()::text AS read_at
+    FROM (
+      SELECT w.id, w.address, w.lamports::text AS lamports, w.slot
+      FROM wallets w
+      WHERE ${dueWallets(sql, tier, cutoff, { fromId, toId })}
+      ORDER BY w.id
+      LIMIT ${MAX_BATCH}) due`;
   const [clock] = rows.length ? [rows[0]!.read_at] : (await sql<{ read_at: string }[]>`SELECT clock_timestamp()::text AS read_at`).map((r) => r.read_at);
   return {
     readAt: clock!,
@@ -131,6 +160,7 @@ export async function readBatch(
       lamports: r.lamports === null ? null : BigInt(r.lamports),
       slot: r.slot,
     })),
+    minContextSlot: rows.reduce<bigint | null>((max, r) => (r.newest !== null && (max === null || r.newest > max) ? r.newest : max), null),
   };
 }
 
@@ -149,6 +179,7 @@ export interface BatchWrite {
   plannedAt: string;
   readAt: string;
   slot: bigint;
+  /** Every wallet read; the batch row records them as checked. */
   observations: Observation[];
 }
 
@@ -157,56 +188,73 @@ export interface BatchWriteResult {
   changed: number;
   /** History rows appended. */
   historyRows: number;
-  /** Observations dropped because Postgres already holds a read at a newer slot. */
+  /** Observations dropped because the wallet was already read at this slot or a newer one. */
   stale: number;
   /** False when this batch had been written before (a replay). */
   recorded: boolean;
 }
 
+/** Advisory-lock class of the per-wallet write locks (the two-key form; ids split into 31-bit halves). */
+const WALLET_LOCK_CLASS = 0x6277; // "bw"
+
 /**
- * Writes a batch in one statement: changed wallets are updated and get a history row,
- * unchanged ones cost nothing but the batch's own row. Replays are no-ops: the history
- * key is (wallet, slot), the batch key is unique, and a wallet only moves forward in slot.
+ * Writes a batch: changed wallets are updated and get a history row, unchanged ones cost
+ * nothing but the batch's own row, which records every wallet read. Replays are no-ops: the
+ * history key is (wallet, slot), the batch key is unique, and a balance changes only on a read
+ * newer than every read of that wallet so far, unchanged ones included.
+ *
+ * Two batches may hold the same wallet (a move during a sweep, overlapping off-cadence sweeps).
+ * Each write first takes a transaction-scoped advisory lock per wallet, in id order, so the
+ * second writer's statement sees the first one's committed balance and batch row: its previous
+ * balance is the true one (no fake "7 → 7" change) and its slot guard knows the other read.
  */
 export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWriteResult> {
-  const ids = batch.observations.map((o) => o.id);
-  const lamports = batch.observations.map((o) => o.lamports.toString());
+  const sorted = [...batch.observations].sort((a, b) => a.id - b.id);
+  const ids = sorted.map((o) => o.id);
+  const lamports = sorted.map((o) => o.lamports.toString());
   // postgres.js does not serialize boolean arrays; text casts exactly.
-  const onChain = batch.observations.map((o) => String(o.onChain));
+  const onChain = sorted.map((o) => String(o.onChain));
   const slot = batch.slot.toString();
-  const [row] = await sql<{ changed: bigint; history_rows: bigint; stale: bigint; recorded: bigint }[]>`
-    WITH input AS (
-      SELECT * FROM unnest(${ids}::bigint[], ${lamports}::numeric[], ${onChain}::text[]::boolean[]) AS t(id, lamports, on_chain)
-    ),
-    differing AS (
-      SELECT i.id, i.lamports, i.on_chain, o.lamports AS previous, o.slot AS stored_slot
-      FROM input i JOIN wallets o ON o.id = i.id
-      WHERE o.lamports IS DISTINCT FROM i.lamports OR o.on_chain IS DISTINCT FROM i.on_chain
-    ),
-    changed AS (
-      UPDATE wallets w
-      SET lamports = d.lamports, on_chain = d.on_chain, slot = ${slot}::bigint, changed_at = now()
-      FROM differing d
-      WHERE w.id = d.id AND (w.slot IS NULL OR w.slot < ${slot}::bigint)
-      RETURNING w.id, d.lamports, d.previous
-    ),
-    history AS (
-      INSERT INTO balance_changes (wallet_id, slot, lamports, previous_lamports)
-      SELECT id, ${slot}::bigint, lamports, previous FROM changed
-      ON CONFLICT DO NOTHING
-      RETURNING 1
-    ),
-    recorded AS (
-      INSERT INTO batch_checks (batch_key, tier, from_id, to_id, planned_at, read_at, slot, wallets, changed)
-      VALUES (${batch.batchKey}, ${batch.tier}, ${batch.fromId}, ${batch.toId}, ${batch.plannedAt}::timestamptz, ${batch.readAt}::timestamptz,
-              ${slot}::bigint, ${ids.length}, (SELECT count(*) FROM changed))
-      ON CONFLICT (batch_key) DO NOTHING
-      RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM changed) AS changed,
-           (SELECT count(*) FROM history) AS history_rows,
-           (SELECT count(*) FROM differing WHERE stored_slot > ${slot}::bigint) AS stale,
-           (SELECT count(*) FROM recorded) AS recorded`;
+  const [row] = await sql.begin(async (tx) => {
+    await tx`
+      SELECT pg_advisory_xact_lock(${WALLET_LOCK_CLASS} + (id >> 31)::int, (id & 2147483647)::int)
+      FROM unnest(${ids}::bigint[]) WITH ORDINALITY AS t(id, n) ORDER BY n`;
+    // A new statement, so a new snapshot: it sees what writers of these wallets committed before our locks.
+    return tx<{ changed: bigint; history_rows: bigint; stale: bigint; recorded: bigint }[]>`
+      WITH input AS (
+        SELECT * FROM unnest(${ids}::bigint[], ${lamports}::numeric[], ${onChain}::text[]::boolean[]) AS t(id, lamports, on_chain)
+      ),
+      differing AS (
+        SELECT i.id, i.lamports, i.on_chain, o.lamports AS previous, ${newestRead(sql, sql`i.id`)} AS newest
+        FROM input i JOIN wallets o ON o.id = i.id
+        WHERE o.lamports IS DISTINCT FROM i.lamports OR o.on_chain IS DISTINCT FROM i.on_chain
+      ),
+      changed AS (
+        UPDATE wallets w
+        SET lamports = d.lamports, on_chain = d.on_chain, slot = ${slot}::bigint, changed_at = now(),
+            first_read_at = coalesce(w.first_read_at, now())
+        FROM differing d
+        WHERE w.id = d.id AND (d.newest IS NULL OR d.newest < ${slot}::bigint)
+        RETURNING w.id, d.lamports, d.previous
+      ),
+      history AS (
+        INSERT INTO balance_changes (wallet_id, slot, lamports, previous_lamports)
+        SELECT id, ${slot}::bigint, lamports, previous FROM changed
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      ),
+      recorded AS (
+        INSERT INTO batch_checks (batch_key, tier, from_id, to_id, planned_at, read_at, slot, wallets, changed, wallet_ids)
+        VALUES (${batch.batchKey}, ${batch.tier}, ${batch.fromId}, ${batch.toId}, ${batch.plannedAt}::timestamptz, ${batch.readAt}::timestamptz,
+                ${slot}::bigint, ${ids.length}, (SELECT count(*) FROM changed), ${ids}::bigint[])
+        ON CONFLICT (batch_key) DO NOTHING
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM changed) AS changed,
+             (SELECT count(*) FROM history) AS history_rows,
+             (SELECT count(*) FROM differing WHERE newest >= ${slot}::bigint) AS stale,
+             (SELECT count(*) FROM recorded) AS recorded`;
+  });
   return {
     changed: Number(row!.changed),
     historyRows: Number(row!.history_rows),

@@ -2,7 +2,7 @@
 // checked wallet was checked.
 //
 // A wallet's last check is derived (src/db/reads.ts says how): the newest batch of its tier
-// whose id range holds it and which read after the wallet entered the tier; a wallet never
+// that read it (its wallet_ids) after the wallet entered the tier; a wallet never
 // checked counts from when it entered the tier. Both together are
 //   GREATEST(tier_since, newest read_at of the tier's batches covering the wallet)
 // because a batch that read before tier_since is older than tier_since anyway. Wallets set
@@ -10,8 +10,8 @@
 //
 // Cost. Looking up every wallet's newest covering batch one by one would scan batch history
 // per wallet. Instead the query starts from the batches that read within a horizon (the
-// (tier, read_at) index), joins each to the wallets of its range (the (tier, id) index: about
-// 100 each), keeps each wallet's newest read and folds all the tier's wallets into a minimum:
+// (tier, read_at) index), joins each to the wallets it read (by primary key: at most 100
+// each), keeps each wallet's newest read and folds all the tier's wallets into a minimum:
 // linear in the wallets and the batches inside the horizon, no index beyond the engine's.
 // Leaving older batches out cannot change a result that is itself inside the horizon (every
 // wallet then was checked or joined the tier inside it); a result older than the horizon is
@@ -62,7 +62,8 @@ async function stalenessWithin(sql: Sql, horizons: [Tier, Horizon][]): Promise<M
       SELECT w.id, max(b.read_at) AS last_read
       FROM horizon h
       JOIN batch_checks b ON b.tier = h.tier AND b.read_at >= h.since
-      JOIN wallets w ON w.tier = b.tier AND w.invalid_reason IS NULL AND w.id BETWEEN b.from_id AND b.to_id
+      CROSS JOIN LATERAL unnest(b.wallet_ids) AS r(id)
+      JOIN wallets w ON w.id = r.id AND w.tier = b.tier AND w.invalid_reason IS NULL
       GROUP BY w.id
     ),
     per_tier AS (

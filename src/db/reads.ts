@@ -2,8 +2,8 @@
 // "last checked", per-tier counts, and the lookups a bulk import needs.
 //
 // A wallet's last check is not stored on its row (that would cost a row write per check):
-// it is the newest batch of the wallet's tier whose id range holds the wallet and which read
-// after the wallet entered the tier.
+// it is the newest batch of the wallet's tier that read it (its id is in the batch's
+// wallet_ids) after the wallet entered the tier.
 
 import type { Tier } from '../tiers';
 import type { Sql } from './client';
@@ -51,7 +51,7 @@ function columns(sql: Sql) {
     w.id, w.address, w.tier, w.tier_since, w.pinned_until, w.lamports::text AS lamports, w.on_chain, w.slot,
     w.changed_at, w.invalid_reason, w.created_at,
     (SELECT b.read_at FROM batch_checks b
-     WHERE b.tier = w.tier AND b.read_at > w.tier_since AND w.id BETWEEN b.from_id AND b.to_id
+     WHERE b.tier = w.tier AND b.read_at > w.tier_since AND w.id BETWEEN b.from_id AND b.to_id AND w.id = ANY(b.wallet_ids)
      ORDER BY b.read_at DESC LIMIT 1) AS last_checked_at,
     (SELECT p.before FROM batch_checks_pruned p WHERE p.tier = w.tier AND p.before > w.tier_since) AS checks_pruned_before`;
 }

@@ -17,9 +17,10 @@ export interface RetierResult {
 
 /**
  * busy (≥ highMinChanges changes in the window) → high; idle (no change for quietAfter,
- * counting from the first observation or from being added) → low; otherwise medium.
- * The first observation of a wallet is not a change. Moved wallets get a new tier_since,
- * so they are due on their new tier's next sweep.
+ * counting from the first observation or from being added) → low; changed since its first
+ * read → medium; otherwise (no change seen yet) the wallet keeps the tier it was added with.
+ * The first observation of a wallet is not a change. Moved wallets get a new tier_since, so
+ * they are due on their new tier's next sweep.
  */
 export async function retier(sql: Sql, rules: SegmentationRules): Promise<RetierResult> {
   const result = await sql.begin(async (tx) => {
@@ -35,7 +36,11 @@ export async function retier(sql: Sql, rules: SegmentationRules): Promise<Retier
           CASE
             WHEN coalesce(a.changes, 0) >= ${rules.highMinChanges} THEN 'high'
             WHEN coalesce(w.changed_at, w.created_at) < now() - ${rules.quietAfterMs} * interval '1 millisecond' THEN 'low'
-            ELSE 'medium'
+            -- Changed since its first read: neither busy nor quiet.
+            WHEN w.changed_at > w.first_read_at THEN 'medium'
+            -- No change seen yet, so no evidence against the tier it was added with: a million
+            -- wallets imported into low stay there, one added to high stays until it goes quiet.
+            ELSE w.tier
           END AS to_tier
         FROM wallets w LEFT JOIN activity a ON a.wallet_id = w.id
         WHERE w.invalid_reason IS NULL AND (w.pinned_until IS NULL OR w.pinned_until <= now())
