@@ -114,7 +114,7 @@ describe('the RPC reader', () => {
       const failure = await failureOf(read);
       expect(failure.kind).toBe('unavailable');
       // Kit's own message would be its context base64-encoded, where the key is not findable.
-      expect(failure.message).toBe(`RPC error: JSON-RPC error -32603: Internal error: upstream request failed for /v2/${KEY}`);
+      expect(failure.message).toBe(`RPC error: JSON-RPC error -32603: upstream request failed for /v2/${KEY}`);
     } finally {
       process.env.NODE_ENV = previous;
     }

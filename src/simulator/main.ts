@@ -28,6 +28,7 @@ const NUMERIC_FLAGS: Record<string, { option: NumericOption; integer: boolean; f
   'hang-rate': { option: 'hangRate', integer: false, fallback: DEFAULT_KNOBS.hangRate },
   'malformed-rate': { option: 'malformedRate', integer: false, fallback: DEFAULT_KNOBS.malformedRate },
   'echo-error-rate': { option: 'echoErrorRate', integer: false, fallback: DEFAULT_KNOBS.echoErrorRate },
+  'echo-error-code': { option: 'echoErrorCode', integer: true, fallback: DEFAULT_KNOBS.echoErrorCode },
   'wrong-count-rate': { option: 'wrongCountRate', integer: false, fallback: DEFAULT_KNOBS.wrongCountRate },
   'negative-lamports-rate': { option: 'negativeLamportsRate', integer: false, fallback: DEFAULT_KNOBS.negativeLamportsRate },
   'string-lamports-rate': { option: 'stringLamportsRate', integer: false, fallback: DEFAULT_KNOBS.stringLamportsRate },

@@ -31,6 +31,8 @@ export interface ProviderKnobs {
    * path and query, as some providers' gateways do: a provider error text carrying the API key.
    */
   echoErrorRate: number;
+  /** The JSON-RPC code of echoErrorRate's errors, negated: 32603 internal error (retried) or 32602 invalid params (never). */
+  echoErrorCode: number;
   // Lies: a node or proxy that answers 200 with well-formed JSON that must not be trusted.
   // Each applies to the getMultipleAccounts calls of a request that got no fault above.
   /** Fraction answered with one account too few (the list no longer matches the addresses). */
@@ -57,6 +59,7 @@ export const DEFAULT_KNOBS: Readonly<ProviderKnobs> = {
   hangRate: 0,
   malformedRate: 0,
   echoErrorRate: 0,
+  echoErrorCode: 32603,
   wrongCountRate: 0,
   negativeLamportsRate: 0,
   stringLamportsRate: 0,
@@ -78,7 +81,8 @@ const LIE_RATES = {
 
 const WINDOW_MS = 1000;
 const RATES = ['errorRate', 'hangRate', 'malformedRate', 'echoErrorRate', ...Object.values(LIE_RATES)] as const;
-const INTEGERS: readonly (keyof ProviderKnobs)[] = ['rateLimitRps', 'rateLimitBurst', 'retryAfterSeconds', 'errorStatus'];
+const INTEGERS: readonly (keyof ProviderKnobs)[] = ['rateLimitRps', 'rateLimitBurst', 'retryAfterSeconds', 'errorStatus', 'echoErrorCode'];
+const ECHO_CODES = [32602, 32603];
 
 /** Validates a partial knob update from untrusted input; throws RangeError naming the knob. */
 function checkKnobs(input: unknown): Partial<ProviderKnobs> {
@@ -93,6 +97,9 @@ function checkKnobs(input: unknown): Partial<ProviderKnobs> {
     const knob = name as keyof ProviderKnobs;
     const rate = (RATES as readonly string[]).includes(knob);
     const integer = INTEGERS.includes(knob);
+    if (knob === 'echoErrorCode' && !ECHO_CODES.includes(value as number)) {
+      throw new RangeError(`knob echoErrorCode must be one of ${ECHO_CODES.join(', ')}, got ${JSON.stringify(value)}`);
+    }
     const max = rate ? 1 : knob === 'errorStatus' ? 599 : 3_600_000;
     if (knob === 'errorStatus' && (value !== 0 && !(typeof value === 'number' && value >= 400 && value <= 599 && Number.isInteger(value)))) {
       throw new RangeError(`knob errorStatus must be 0 or an HTTP status from 400 to 599, got ${JSON.stringify(value)}`);

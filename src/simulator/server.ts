@@ -96,7 +96,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
     if (fault === 'echo') {
       settle('rpc_error');
-      const error = { code: -32603, message: `Internal error: upstream request failed for ${req.url ?? '/'}` };
+      const error = { code: -provider.knobs.echoErrorCode, message: `upstream request failed for ${req.url ?? '/'}` };
       return reply(res, json(`${JSON.stringify({ jsonrpc: '2.0', error, id: requestId(text) })}\n`));
     }
     const refusal = validatorHttpCheck(req, tooLarge);
