@@ -130,6 +130,9 @@ class Reader {
     try {
       const url = new URL(text);
       if (!protocols.includes(url.protocol)) throw new Error('protocol');
+      // The credentials are sent decoded (Basic authorization, the Postgres password).
+      decodeURIComponent(url.username);
+      decodeURIComponent(url.password);
       return text;
     } catch {
       // Never echo the value: it may carry an API key or a password.

@@ -47,16 +47,18 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
 
 /**
  * The parts of a URL that may be a credential on their own, to register as log secrets with
- * the whole URL: the password (and the Basic authorization made of it), key-like host labels,
- * and path segments and query values long enough to be a key (providers put API keys in
- * any of these: `https://user:<key>@host`, `<key>.host`, `/v2/<key>`, `?api-key=<key>`).
+ * the whole URL: the password (and the Basic authorization made of it), a key-like user name
+ * and host labels, and path segments and query values long enough to be a key (providers put
+ * API keys in any of these: `https://user:<key>@host`, `<key>.host`, `/v2/<key>`, `?api-key=<key>`).
  */
 export function urlSecrets(raw: string): string[] {
   try {
     const url = new URL(raw);
     const credentials = basicCredentials(url);
     const password = decodeURIComponent(url.password);
-    const labels = url.hostname.split('.').filter(isKeyLabel);
+    // Some providers put the key in the user name (`https://<key>@host/`).
+    const user = decodeURIComponent(url.username);
+    const labels = [...(isKeyLabel(user) ? [user] : []), ...url.hostname.split('.').filter(isKeyLabel)];
     const parts = [...url.pathname.split('/').map((p) => decodeURIComponent(p)), ...[...url.searchParams.values()]];
     return [raw, ...(password ? [password] : []), ...(credentials ? [credentials] : []), ...labels, ...parts.filter((p) => p.length >= 16)];
   } catch {

@@ -33,6 +33,10 @@ describe('configuration', () => {
     expect(problems({ SOLANA_RPC_URL: 'ftp://user:Key-0123456789abcdef@rpc.example.com/' })).toEqual([
       "SOLANA_RPC_URL: expected a http or https URL, got 'ftp://rpc.example.com/***'",
     ]);
+    // Credentials that are not valid percent-encoding could not be sent: refused on entry.
+    expect(problems({ SOLANA_RPC_URL: 'https://user:Key-%ZZ-0123456789@rpc.example.com/' })).toEqual([
+      "SOLANA_RPC_URL: expected a http or https URL, got 'https://rpc.example.com/***'",
+    ]);
   });
 
   it('reads every variable', () => {

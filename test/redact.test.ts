@@ -55,6 +55,9 @@ describe('credentials in the userinfo', () => {
     const url = 'https://tracker:p4ss-W0rd-9@rpc.example.com/';
     expect(urlSecrets(url)).toEqual([url, 'p4ss-W0rd-9', Buffer.from('tracker:p4ss-W0rd-9').toString('base64')]);
     expect(redactUrl(url)).toBe('https://rpc.example.com/***');
+    // A key as the user name is one too; a plain user name is not.
+    const keyAsUser = 'https://9c4e1f7a2b5d@rpc.example.com/';
+    expect(urlSecrets(keyAsUser)).toEqual([keyAsUser, Buffer.from('9c4e1f7a2b5d:').toString('base64'), '9c4e1f7a2b5d']);
   });
 });
 
