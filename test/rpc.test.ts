@@ -2,8 +2,13 @@
 // Temporal retry decision (Retry-After capped, 408/425 transient), credentials in the URL's
 // userinfo sent as Basic authorization, and a provider's error text kept readable for redaction.
 
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toApplicationFailure } from '../activities/check-batch';
+import { redactActivityFailures } from '../src/failure-redaction';
+import { registerSecrets } from '../src/log';
+import { urlSecrets } from '../src/redact';
 import { createBalanceReader, parseRetryAfter, RpcFailure } from '../src/rpc/balances';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../src/simulator/server';
 
@@ -118,5 +123,25 @@ describe('the RPC reader', () => {
     } finally {
       process.env.NODE_ENV = previous;
     }
+  });
+
+  it.each([false, true])("hands Temporal the provider's error text redacted, through the worker's interceptor (local activity: %s)", async (isLocal) => {
+    const { read, sim: s } = await reader({ knobs: { echoErrorRate: 1 } }, (u) => `${u}/v2/${KEY}?api-key=${KEY}`);
+    // What createWorkers registers for its RPC URL.
+    registerSecrets(...urlSecrets(`${s.url}/v2/${KEY}?api-key=${KEY}`));
+    const env = new MockActivityEnvironment({ isLocal }, { interceptors: [redactActivityFailures] });
+    // The RPC part of checkBatch: the read, its failure mapped as the activity throws it.
+    const thrown = await env
+      .run(async () => {
+        try {
+          await read();
+        } catch (error) {
+          throw error instanceof RpcFailure ? toApplicationFailure(error) : error;
+        }
+      })
+      .then(() => null, (e: unknown) => e);
+    expect(thrown).toBeInstanceOf(ApplicationFailure);
+    expect(thrown).toMatchObject({ type: 'RpcUnavailable', nonRetryable: false, message: 'RPC error: JSON-RPC error -32603: upstream request failed for /v2/***?api-key=***' });
+    expect((thrown as Error).stack).not.toContain(KEY);
   });
 });
