@@ -16,6 +16,8 @@ export interface Config {
   commitment: Commitment;
   rpcMaxRps: number;
   rpcTimeoutMs: number;
+  /** The longest Retry-After a 429 is honoured with; a longer one waits this long. */
+  rpcMaxRetryAfterMs: number;
   tierIntervalsMs: Record<Tier, number>;
   /** Batch child workflows a sweep keeps in flight at once. */
   sweepConcurrency: number;
@@ -61,6 +63,7 @@ export const DEFAULTS = {
   SOLANA_COMMITMENT: 'confirmed',
   RPC_MAX_RPS: '50',
   RPC_TIMEOUT: '10s',
+  RPC_MAX_RETRY_AFTER: '60s',
   TIER_HIGH_INTERVAL: '30s',
   TIER_MEDIUM_INTERVAL: '5m',
   TIER_LOW_INTERVAL: '1h',
@@ -127,6 +130,9 @@ class Reader {
     try {
       const url = new URL(text);
       if (!protocols.includes(url.protocol)) throw new Error('protocol');
+      // The credentials are sent decoded (Basic authorization, the Postgres password).
+      decodeURIComponent(url.username);
+      decodeURIComponent(url.password);
       return text;
     } catch {
       // Never echo the value: it may carry an API key or a password.
@@ -161,6 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     commitment: r.oneOf('SOLANA_COMMITMENT', COMMITMENTS, DEFAULTS.SOLANA_COMMITMENT),
     rpcMaxRps: r.number('RPC_MAX_RPS', DEFAULTS.RPC_MAX_RPS, { min: 0.01, max: 100_000, integer: false }),
     rpcTimeoutMs: r.duration('RPC_TIMEOUT', DEFAULTS.RPC_TIMEOUT, 100),
+    rpcMaxRetryAfterMs: r.duration('RPC_MAX_RETRY_AFTER', DEFAULTS.RPC_MAX_RETRY_AFTER, 1_000),
     tierIntervalsMs: {
       high: r.duration('TIER_HIGH_INTERVAL', DEFAULTS.TIER_HIGH_INTERVAL, 1_000),
       medium: r.duration('TIER_MEDIUM_INTERVAL', DEFAULTS.TIER_MEDIUM_INTERVAL, 1_000),

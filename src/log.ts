@@ -15,6 +15,11 @@ export function registerSecrets(...values: (string | null | undefined)[]): void 
   for (const value of values) if (value && !secrets.includes(value)) secrets.push(value);
 }
 
+/** The redaction every log line gets: registered secrets and every URL hidden. */
+export function redact(text: string): string {
+  return redactText(text, secrets);
+}
+
 export function setLogLevel(level: LogLevel): void {
   threshold = level;
 }
@@ -56,7 +61,7 @@ function write(level: LogLevel, message: string, fields: Fields): void {
       .join(' ');
     line = `${level.toUpperCase().padEnd(5)} ${message}${extra ? ` ${extra}` : ''}`;
   }
-  sink(redactText(line, secrets));
+  sink(redact(line));
 }
 
 export interface Logger {

@@ -19,10 +19,10 @@ export const registry = new Registry();
  * What became of one RPC request (src/rpc/balances.ts sorts every failure into one):
  * - ok: a valid answer;
  * - rate_limited: HTTP 429;
- * - server_error: HTTP 5xx, a JSON-RPC server error (a node behind the slot already stored
+ * - server_error: HTTP 5xx, 408 or 425, a JSON-RPC server error (a node behind the slot already stored
  *   included), or no connection at all;
  * - timeout: no answer within RPC_TIMEOUT;
- * - invalid: the request was refused as invalid (HTTP 4xx, JSON-RPC invalid params) or the
+ * - invalid: the request was refused as invalid (other HTTP 4xx, JSON-RPC invalid params) or the
  *   answer was malformed (not JSON, wrong shape, impossible values).
  */
 export const RPC_OUTCOMES = ['ok', 'rate_limited', 'server_error', 'timeout', 'invalid'] as const;

@@ -8,6 +8,7 @@ import { createActivities, createRpcActivities, type ActivityDeps } from '../act
 import type { Config, LogLevel } from './config';
 import { connect, type Sql } from './db/client';
 import { migrate } from './db/migrate';
+import { redactActivityFailures } from './failure-redaction';
 import { log, registerSecrets } from './log';
 import { freeLocalPort, type MetricsServer, startMetricsServer } from './metrics';
 import { urlSecrets } from './redact';
@@ -93,7 +94,12 @@ export interface WorkerOptions {
 
 export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> {
   const { config, sql, client, connection } = options;
-  const readBalances = options.readBalances ?? createBalanceReader({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs });
+  // Failures are redacted with the logs' secrets (see failure-redaction.ts): they must be known here.
+  if (config.rpcUrl !== null) registerSecrets(...urlSecrets(config.rpcUrl));
+  const readBalances =
+    options.readBalances ??
+    createBalanceReader({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs, maxRetryAfterMs: config.rpcMaxRetryAfterMs });
+  const interceptors = { activity: [redactActivityFailures] };
   const deps: ActivityDeps = { sql, client, config, readBalances };
   const workflowBundle = options.workflowBundle ?? (await bundleWorkflows());
   const main = await Worker.create({
@@ -102,12 +108,14 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
     taskQueue: config.temporal.taskQueue,
     workflowBundle,
     activities: createActivities(deps),
+    interceptors,
   });
   const rpc = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.rpcTaskQueue,
     activities: createRpcActivities(deps),
+    interceptors,
     // Enforced by the Temporal server for the whole queue, so the budget holds across any number
     // of workers. Each RPC activity makes at most one call, retries included. The server's limiter
     // is a token bucket: a sustained RPC_MAX_RPS with bursts of one second's worth after idle.

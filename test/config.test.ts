@@ -18,7 +18,25 @@ describe('configuration', () => {
     expect(config.tierIntervalsMs).toEqual({ high: 30_000, medium: 300_000, low: 3_600_000 });
     expect(config.rpcUrl).toBeNull();
     expect(config.rpcMaxRps).toBe(50);
+    expect(config.rpcMaxRetryAfterMs).toBe(60_000);
     expect(config.commitment).toBe('confirmed');
+  });
+
+  it('caps Retry-After at RPC_MAX_RETRY_AFTER, a duration like the others', () => {
+    expect(loadConfig({ RPC_MAX_RETRY_AFTER: '2m' }).rpcMaxRetryAfterMs).toBe(120_000);
+    expect(problems({ RPC_MAX_RETRY_AFTER: '60' })).toEqual(["RPC_MAX_RETRY_AFTER: expected a duration like 30s, 5m or 1h (at least 1s), got '60'"]);
+    expect(problems({ RPC_MAX_RETRY_AFTER: '500ms' })).toEqual(["RPC_MAX_RETRY_AFTER: expected a duration like 30s, 5m or 1h (at least 1s), got '500ms'"]);
+  });
+
+  it('accepts an RPC URL with credentials in it (they are sent as Basic authorization), and never echoes them', () => {
+    expect(loadConfig({ SOLANA_RPC_URL: 'https://user:Key-0123456789abcdef@rpc.example.com/' }).rpcUrl).toBe('https://user:Key-0123456789abcdef@rpc.example.com/');
+    expect(problems({ SOLANA_RPC_URL: 'ftp://user:Key-0123456789abcdef@rpc.example.com/' })).toEqual([
+      "SOLANA_RPC_URL: expected a http or https URL, got 'ftp://rpc.example.com/***'",
+    ]);
+    // Credentials that are not valid percent-encoding could not be sent: refused on entry.
+    expect(problems({ SOLANA_RPC_URL: 'https://user:Key-%ZZ-0123456789@rpc.example.com/' })).toEqual([
+      "SOLANA_RPC_URL: expected a http or https URL, got 'https://rpc.example.com/***'",
+    ]);
   });
 
   it('reads every variable', () => {

@@ -406,6 +406,41 @@ describe('provider behaviour', () => {
     expect(() => s.setKnobs({ wrongCountRate: 0.6, staleSlotRate: 0.6 })).toThrow(/must not exceed 1/);
   });
 
+  it('answers errorRate faults with errorStatus when set (e.g. 408, 425), counted as 4xx', async () => {
+    const s = await start({ knobs: { errorRate: 1, errorStatus: 425 } });
+    const raw = await post(s.url, { jsonrpc: '2.0', id: 1, method: 'getSlot' });
+    expect(raw).toMatchObject({ status: 425, text: 'Too Early\n' });
+    s.setKnobs({ errorStatus: 408 });
+    expect((await post(s.url, { jsonrpc: '2.0', id: 2, method: 'getSlot' })).status).toBe(408);
+    expect(s.stats().outcomes.http_4xx).toBe(2);
+    expect(() => s.setKnobs({ errorStatus: 200 })).toThrow(/errorStatus must be 0 or an HTTP status from 400 to 599/);
+  });
+
+  it("quotes the request's path and query in a JSON-RPC error at echoErrorRate 1, with echoErrorCode's code", async () => {
+    const s = await start({ knobs: { echoErrorRate: 1 } });
+    const raw = await post(`${s.url}/v2/some-key?api-key=some-key`, { jsonrpc: '2.0', id: 7, method: 'getSlot' });
+    expect(raw.status).toBe(200);
+    expect(JSON.parse(raw.text)).toEqual({ jsonrpc: '2.0', error: { code: -32603, message: 'upstream request failed for /v2/some-key?api-key=some-key' }, id: 7 });
+    s.setKnobs({ echoErrorCode: 32602 });
+    expect(JSON.parse((await post(s.url, { jsonrpc: '2.0', id: 8, method: 'getSlot' })).text).error.code).toBe(-32602);
+    expect(() => s.setKnobs({ echoErrorCode: 1 })).toThrow(/echoErrorCode must be one of 32602, 32603/);
+    expect(() => s.setKnobs({ errorRate: 0.5 })).toThrow(/must not exceed 1/);
+  });
+
+  it('requires Basic authorization when started with basicAuth: 401 without it or with the wrong one', async () => {
+    const s = await start({ basicAuth: { username: 'u', password: 'p4ss' } });
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getSlot' });
+    const ask = (authorization?: string) =>
+      fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization && { authorization }) }, body });
+    const refused = await ask();
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe('Basic realm="rpc"');
+    expect((await ask(`Basic ${Buffer.from('u:wrong').toString('base64')}`)).status).toBe(401);
+    const ok = await ask(`Basic ${Buffer.from('u:p4ss').toString('base64')}`);
+    expect(ok.status).toBe(200);
+    expect(typeof (await ok.json()).result).toBe('number');
+  });
+
   it('rejects bad knobs with a message naming the knob, changing nothing', async () => {
     const s = await start();
     const control = simulatorControl(s.url);

@@ -6,6 +6,7 @@ import {
   type Address,
   createSolanaRpc,
   isSolanaError,
+  type SolanaError,
   SOLANA_ERROR__JSON_RPC__INVALID_PARAMS,
   SOLANA_ERROR__JSON_RPC__INVALID_REQUEST,
   SOLANA_ERROR__JSON_RPC__METHOD_NOT_FOUND,
@@ -14,6 +15,7 @@ import {
 } from '@solana/kit';
 import type { Commitment } from '../config';
 import { recordRpcRequest, type RpcOutcome } from '../metrics';
+import { basicCredentials } from '../redact';
 
 export const MAX_ACCOUNTS_PER_CALL = 100;
 const U64_MAX = 2n ** 64n - 1n;
@@ -57,27 +59,48 @@ export interface BalanceReaderOptions {
   url: string;
   commitment: Commitment;
   timeoutMs: number;
+  /** The longest Retry-After honoured; a longer one waits this long. */
+  maxRetryAfterMs: number;
 }
 
 export type BalanceReader = (addresses: readonly string[], minContextSlot?: bigint) => Promise<BalancesRead>;
 
-/** Retry-After is seconds or an HTTP date; absent or unreadable gives undefined. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+/**
+ * Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3), in ms and at most `maxMs`.
+ * Anything else (absent, negative, `1e9`, `Infinity`, a date Date.parse only guesses at)
+ * gives undefined: the retry policy's own backoff then applies.
+ */
+export function parseRetryAfter(value: string | null, maxMs: number, now = Date.now()): number | undefined {
+  const text = value?.trim() ?? '';
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(text)) ms = Math.ceil(Number(text) * 1000);
+  // A date names its weekday or month; without a letter, Date.parse reads '5' as the year 2001.
+  else if (/[a-z]/i.test(text)) ms = Math.max(0, Date.parse(text) - now);
+  else return undefined;
+  return Number.isFinite(ms) ? Math.min(ms, maxMs) : undefined;
 }
 
-function classify(error: unknown): RpcFailure {
+/** 408 Request Timeout and 425 Too Early ask the client to try again; other 4xx never change. */
+const TRANSIENT_4XX = new Set([408, 425]);
+
+/**
+ * A JSON-RPC error as the server worded it. Not kit's message: with NODE_ENV=production that is
+ * the error's context base64-encoded, where a key the server echoed could hide from redaction.
+ */
+function serverMessage(error: SolanaError): string {
+  const { __code: code, __serverMessage: message } = error.context as { __code: number; __serverMessage?: unknown };
+  return `JSON-RPC error ${code}${typeof message === 'string' ? `: ${message}` : ''}`;
+}
+
+function classify(error: unknown, maxRetryAfterMs: number): RpcFailure {
   if (error instanceof RpcFailure) return error;
   if (isSolanaError(error, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR)) {
     const { statusCode, headers } = error.context;
     if (statusCode === 429) {
-      return new RpcFailure('rate_limited', 'RPC rate limit (HTTP 429)', parseRetryAfter(headers.get('retry-after')));
+      return new RpcFailure('rate_limited', 'RPC rate limit (HTTP 429)', parseRetryAfter(headers.get('retry-after'), maxRetryAfterMs));
     }
     if (statusCode >= 500) return new RpcFailure('unavailable', `RPC server error (HTTP ${statusCode})`);
+    if (TRANSIENT_4XX.has(statusCode)) return new RpcFailure('unavailable', `RPC asked to try again (HTTP ${statusCode})`);
     // 401/403/404/413...: the same request will get the same answer.
     return new RpcFailure('rejected', `RPC refused the request (HTTP ${statusCode})`);
   }
@@ -89,13 +112,13 @@ function classify(error: unknown): RpcFailure {
     isSolanaError(error, SOLANA_ERROR__JSON_RPC__INVALID_REQUEST) ||
     isSolanaError(error, SOLANA_ERROR__JSON_RPC__METHOD_NOT_FOUND)
   ) {
-    return new RpcFailure('rejected', `RPC rejected the request: ${error.message}`);
+    return new RpcFailure('rejected', `RPC rejected the request: ${serverMessage(error)}`);
   }
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
     return new RpcFailure('timeout', 'RPC request timed out');
   }
   if (error instanceof SyntaxError) return new RpcFailure('malformed', 'RPC answered with a malformed body');
-  if (isSolanaError(error)) return new RpcFailure('unavailable', `RPC error: ${error.message}`);
+  if (isSolanaError(error)) return new RpcFailure('unavailable', `RPC error: ${serverMessage(error)}`);
   // Network failures (refused, reset). The message of a fetch error names host and port only.
   const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
   return new RpcFailure('unavailable', `RPC unreachable: ${message}`);
@@ -125,8 +148,23 @@ function validate(value: unknown, slot: unknown, expected: number, minContextSlo
   return { slot, balances };
 }
 
-export function createBalanceReader({ url, commitment, timeoutMs }: BalanceReaderOptions): BalanceReader {
-  const rpc = createSolanaRpc(url);
+/**
+ * The URL fetch is given, and the headers that go with it. fetch refuses a URL with userinfo
+ * (`https://user:key@host/`, throwing an error that quotes it whole), so the credentials travel
+ * as the `Authorization: Basic` header such a URL means.
+ */
+function transportOf(raw: string): { url: string; headers: { authorization?: string } } {
+  const url = new URL(raw);
+  const credentials = basicCredentials(url);
+  if (credentials === null) return { url: raw, headers: {} };
+  url.username = '';
+  url.password = '';
+  return { url: url.href, headers: { authorization: `Basic ${credentials}` } };
+}
+
+export function createBalanceReader({ url, commitment, timeoutMs, maxRetryAfterMs }: BalanceReaderOptions): BalanceReader {
+  const transport = transportOf(url);
+  const rpc = createSolanaRpc(transport.url, { headers: transport.headers });
   return async (addresses, minContextSlot) => {
     if (addresses.length === 0 || addresses.length > MAX_ACCOUNTS_PER_CALL) {
       throw new RpcFailure('rejected', `a call takes 1 to ${MAX_ACCOUNTS_PER_CALL} addresses, got ${addresses.length}`);
@@ -144,7 +182,7 @@ export function createBalanceReader({ url, commitment, timeoutMs }: BalanceReade
       recordRpcRequest('getMultipleAccounts', 'ok');
       return read;
     } catch (error) {
-      const failure = classify(error);
+      const failure = classify(error, maxRetryAfterMs);
       recordRpcRequest('getMultipleAccounts', RPC_OUTCOME[failure.kind]);
       throw failure;
     }

@@ -18,12 +18,21 @@ export interface ProviderKnobs {
   rateLimitBurst: number;
   /** Retry-After sent with a 429; 0 means the seconds until the window frees a place (at least 1). */
   retryAfterSeconds: number;
-  /** Fraction of requests answered 500 or 503. */
+  /** Fraction of requests answered 500 or 503 (or errorStatus). */
   errorRate: number;
+  /** 0: errorRate's faults are 500 or 503. Else their one status (400 to 599), e.g. 408 or 425. */
+  errorStatus: number;
   /** Fraction of requests never answered (until the client gives up or the server stops). */
   hangRate: number;
   /** Fraction of requests answered 200 with a truncated or non-JSON body. */
   malformedRate: number;
+  /**
+   * Fraction of requests answered with a JSON-RPC internal error (-32603) quoting the request's
+   * path and query, as some providers' gateways do: a provider error text carrying the API key.
+   */
+  echoErrorRate: number;
+  /** The JSON-RPC code of echoErrorRate's errors, negated: 32603 internal error (retried) or 32602 invalid params (never). */
+  echoErrorCode: number;
   // Lies: a node or proxy that answers 200 with well-formed JSON that must not be trusted.
   // Each applies to the getMultipleAccounts calls of a request that got no fault above.
   /** Fraction answered with one account too few (the list no longer matches the addresses). */
@@ -46,8 +55,11 @@ export const DEFAULT_KNOBS: Readonly<ProviderKnobs> = {
   rateLimitBurst: 0,
   retryAfterSeconds: 0,
   errorRate: 0,
+  errorStatus: 0,
   hangRate: 0,
   malformedRate: 0,
+  echoErrorRate: 0,
+  echoErrorCode: 32603,
   wrongCountRate: 0,
   negativeLamportsRate: 0,
   stringLamportsRate: 0,
@@ -56,7 +68,7 @@ export const DEFAULT_KNOBS: Readonly<ProviderKnobs> = {
 
 export const KNOB_NAMES = Object.keys(DEFAULT_KNOBS) as (keyof ProviderKnobs)[];
 
-export type Fault = 'hang' | 'error' | 'malformed' | null;
+export type Fault = 'hang' | 'error' | 'malformed' | 'echo' | null;
 
 /** Which lie a getMultipleAccounts answer tells (see the knobs ending in Rate above). */
 export type Lie = 'wrongCount' | 'negativeLamports' | 'stringLamports' | 'staleSlot';
@@ -68,7 +80,9 @@ const LIE_RATES = {
 } as const satisfies Record<Lie, keyof ProviderKnobs>;
 
 const WINDOW_MS = 1000;
-const RATES = ['errorRate', 'hangRate', 'malformedRate', ...Object.values(LIE_RATES)] as const;
+const RATES = ['errorRate', 'hangRate', 'malformedRate', 'echoErrorRate', ...Object.values(LIE_RATES)] as const;
+const INTEGERS: readonly (keyof ProviderKnobs)[] = ['rateLimitRps', 'rateLimitBurst', 'retryAfterSeconds', 'errorStatus', 'echoErrorCode'];
+const ECHO_CODES = [32602, 32603];
 
 /** Validates a partial knob update from untrusted input; throws RangeError naming the knob. */
 function checkKnobs(input: unknown): Partial<ProviderKnobs> {
@@ -82,8 +96,14 @@ function checkKnobs(input: unknown): Partial<ProviderKnobs> {
     }
     const knob = name as keyof ProviderKnobs;
     const rate = (RATES as readonly string[]).includes(knob);
-    const integer = knob === 'rateLimitRps' || knob === 'rateLimitBurst' || knob === 'retryAfterSeconds';
-    const max = rate ? 1 : 3_600_000;
+    const integer = INTEGERS.includes(knob);
+    if (knob === 'echoErrorCode' && !ECHO_CODES.includes(value as number)) {
+      throw new RangeError(`knob echoErrorCode must be one of ${ECHO_CODES.join(', ')}, got ${JSON.stringify(value)}`);
+    }
+    const max = rate ? 1 : knob === 'errorStatus' ? 599 : 3_600_000;
+    if (knob === 'errorStatus' && (value !== 0 && !(typeof value === 'number' && value >= 400 && value <= 599 && Number.isInteger(value)))) {
+      throw new RangeError(`knob errorStatus must be 0 or an HTTP status from 400 to 599, got ${JSON.stringify(value)}`);
+    }
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max || (integer && !Number.isInteger(value))) {
       const kind = rate ? 'a number from 0 to 1' : integer ? `an integer from 0 to ${max}` : `a number of ms from 0 to ${max}`;
       throw new RangeError(`knob ${name} must be ${kind}, got ${JSON.stringify(value)}`);
@@ -111,11 +131,11 @@ export class Provider {
     return { ...this.current };
   }
 
-  /** Applies a partial update atomically; the three fault rates together may not exceed 1, nor the lie rates. */
+  /** Applies a partial update atomically; the four fault rates together may not exceed 1, nor the lie rates. */
   update(partial: Partial<ProviderKnobs>): ProviderKnobs {
     const next = { ...this.current, ...checkKnobs(partial) };
-    const total = next.errorRate + next.hangRate + next.malformedRate;
-    if (total > 1) throw new RangeError(`errorRate + hangRate + malformedRate must not exceed 1, got ${total}`);
+    const total = next.errorRate + next.hangRate + next.malformedRate + next.echoErrorRate;
+    if (total > 1) throw new RangeError(`errorRate + hangRate + malformedRate + echoErrorRate must not exceed 1, got ${total}`);
     const lies = Object.values(LIE_RATES).reduce((sum, knob) => sum + next[knob], 0);
     if (lies > 1) throw new RangeError(`${Object.values(LIE_RATES).join(' + ')} must not exceed 1, got ${lies}`);
     this.current = next;
@@ -144,11 +164,12 @@ export class Provider {
   }
 
   fault(): Fault {
-    const { hangRate, errorRate, malformedRate } = this.current;
+    const { hangRate, errorRate, malformedRate, echoErrorRate } = this.current;
     const draw = this.rng.float();
     if (draw < hangRate) return 'hang';
     if (draw < hangRate + errorRate) return 'error';
     if (draw < hangRate + errorRate + malformedRate) return 'malformed';
+    if (draw < hangRate + errorRate + malformedRate + echoErrorRate) return 'echo';
     return null;
   }
 
@@ -170,7 +191,8 @@ export class Provider {
     return Math.max(0, latencyMs + (this.rng.float() * 2 - 1) * jitterMs);
   }
 
-  errorStatus(): 500 | 503 {
+  errorStatus(): number {
+    if (this.current.errorStatus !== 0) return this.current.errorStatus;
     return this.rng.float() < 0.5 ? 500 : 503;
   }
 

@@ -1,7 +1,7 @@
 // The simulator's HTTP server: a provider edge (rate limit, faults, latency) in front
 // of the validator's HTTP layer and JSON-RPC methods, plus the /__sim/ control endpoints.
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CONTROL_PREFIX, handleControl } from './control';
 import { Provider, type ProviderKnobs } from './provider';
@@ -18,6 +18,8 @@ export interface SimulatorOptions extends WorldOptions {
   host?: string;
   /** Provider behaviour at start; change it later with setKnobs or POST /__sim/knobs. */
   knobs?: Partial<ProviderKnobs>;
+  /** Credentials a request must carry as `Authorization: Basic` (else HTTP 401), as some providers require. */
+  basicAuth?: { username: string; password: string };
 }
 
 export interface SimulatorHandle {
@@ -43,6 +45,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const world = new World(options);
   const provider = new Provider(world.seed, options.knobs);
   const stats = new Stats();
+  const { basicAuth } = options;
+  const expectedAuthorization = basicAuth ? `Basic ${Buffer.from(`${basicAuth.username}:${basicAuth.password}`).toString('base64')}` : null;
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
 
@@ -71,6 +75,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const settle = (outcome: Outcome, calls: CallOutcome[] = methods.map((method) => ({ method, outcome }))): void =>
       stats.settle(at, key, outcome, calls);
 
+    if (expectedAuthorization !== null && req.headers.authorization !== expectedAuthorization) {
+      settle('http_4xx', []);
+      return reply(res, { ...plain(401, 'Unauthorized\n'), headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Basic realm="rpc"' } });
+    }
     const retryAfter = provider.admit(performance.now());
     if (retryAfter !== null) {
       settle('http_429');
@@ -82,9 +90,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return;
     }
     if (fault === 'error') {
-      settle('http_5xx');
       const status = provider.errorStatus();
-      return reply(res, plain(status, status === 500 ? 'Internal Server Error\n' : 'Service Unavailable\n'));
+      settle(status >= 500 ? 'http_5xx' : 'http_4xx');
+      return reply(res, plain(status, `${STATUS_CODES[status] ?? 'Error'}\n`));
+    }
+    if (fault === 'echo') {
+      settle('rpc_error');
+      const error = { code: -provider.knobs.echoErrorCode, message: `upstream request failed for ${req.url ?? '/'}` };
+      return reply(res, json(`${JSON.stringify({ jsonrpc: '2.0', error, id: requestId(text) })}\n`));
     }
     const refusal = validatorHttpCheck(req, tooLarge);
     if (refusal) {
@@ -166,15 +179,19 @@ function validatorHttpCheck(req: IncomingMessage, tooLarge: boolean): Answer | n
  * a JSON-RPC error object with code 429, echoing the request id when there is one.
  */
 function rateLimited(retryAfterSeconds: number, text: string): Answer {
-  let id: unknown = null;
+  const body = { jsonrpc: '2.0', error: { code: 429, message: 'Too many requests for a specific RPC call, contact your app developer or support@rpcpool.com.' }, id: requestId(text) };
+  return { status: 429, headers: { 'content-type': 'application/json', 'retry-after': String(retryAfterSeconds) }, body: `${JSON.stringify(body)}\n` };
+}
+
+/** The id of a single JSON-RPC request, for an edge error that answers it; null otherwise. */
+function requestId(text: string): unknown {
   try {
     const request: unknown = JSON.parse(text);
-    if (typeof request === 'object' && request !== null && !Array.isArray(request)) id = (request as { id?: unknown }).id ?? null;
+    if (typeof request === 'object' && request !== null && !Array.isArray(request)) return (request as { id?: unknown }).id ?? null;
   } catch {
-    // Not JSON: the 429 carries id null.
+    // Not JSON: the error carries id null.
   }
-  const body = { jsonrpc: '2.0', error: { code: 429, message: 'Too many requests for a specific RPC call, contact your app developer or support@rpcpool.com.' }, id };
-  return { status: 429, headers: { 'content-type': 'application/json', 'retry-after': String(retryAfterSeconds) }, body: `${JSON.stringify(body)}\n` };
+  return null;
 }
 
 function plain(status: number, body: string): Answer {

@@ -40,6 +40,8 @@ export interface EngineOptions {
   simulator?: SimulatorOptions;
   /** Appended to SOLANA_RPC_URL's path, e.g. an API key, to check it never leaks. */
   rpcPathSuffix?: string;
+  /** Put in SOLANA_RPC_URL's userinfo (`user:password`), as some providers issue credentials. */
+  rpcUserinfo?: string;
   /** Another Temporal server than the run's shared dev server (host:port). */
   temporalAddress?: string;
   /** Another Postgres than the run's (a URL of its `postgres` database) for the fresh database. */
@@ -58,7 +60,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const env: Record<string, string> = {
     TEMPORAL_ADDRESS: address,
     DATABASE_URL: db.url,
-    SOLANA_RPC_URL: `${sim.url}${options.rpcPathSuffix ?? ''}`,
+    SOLANA_RPC_URL: `${options.rpcUserinfo ? sim.url.replace('://', `://${options.rpcUserinfo}@`) : sim.url}${options.rpcPathSuffix ?? ''}`,
     TASK_QUEUE: `bt-test-${randomUUID().slice(0, 8)}`,
     RPC_MAX_RPS: '1000',
     ...options.env,

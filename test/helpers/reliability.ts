@@ -325,3 +325,23 @@ export function faultFigures(report: PromiseReport, stats: SimulatorStats, extra
     ...extra,
   };
 }
+
+/**
+ * Every string in a history or description, payload bytes decoded as UTF-8, one per line.
+ * JSON.stringify would not do: protobuf messages have a toJSON that turns bytes into base64,
+ * where a key inside a payload is not findable.
+ */
+export function asText(value: unknown): string {
+  const out: string[] = [];
+  const seen = new Set<object>();
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') out.push(v);
+    else if (v instanceof Uint8Array) out.push(Buffer.from(v).toString('utf8'));
+    else if (typeof v === 'object' && v !== null && !seen.has(v)) {
+      seen.add(v);
+      for (const item of Array.isArray(v) ? v : v instanceof Map ? [...v.entries()] : Object.values(v)) walk(item);
+    }
+  };
+  walk(value);
+  return out.join('\n');
+}

@@ -16,7 +16,7 @@ import { RETIER_SCHEDULE_ID } from '../../src/schedules';
 import { tierScheduleId, tierWorkflowId } from '../../src/tiers';
 import { promoteWalletsSignal } from '../../workflows/definitions';
 import { type Engine, startEngine } from '../helpers/engine';
-import { recordFigures, waitFor } from '../helpers/reliability';
+import { asText, recordFigures, waitFor } from '../helpers/reliability';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
 const KEY = 'rel-9c4e1f7a2b-SECRET-API-KEY';
@@ -33,26 +33,6 @@ async function freePort(): Promise<number> {
 
 /** The forms of the key found in `text` (none, we hope). */
 const leaks = (text: string) => FORMS.filter((form) => text.includes(form));
-
-/**
- * Every string in a history or description, payload bytes decoded as UTF-8, one per line.
- * JSON.stringify would not do: protobuf messages have a toJSON that turns bytes into base64,
- * where a key inside a payload is not findable.
- */
-function asText(value: unknown): string {
-  const out: string[] = [];
-  const seen = new Set<object>();
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') out.push(v);
-    else if (v instanceof Uint8Array) out.push(Buffer.from(v).toString('utf8'));
-    else if (typeof v === 'object' && v !== null && !seen.has(v)) {
-      seen.add(v);
-      for (const item of Array.isArray(v) ? v : v instanceof Map ? [...v.entries()] : Object.values(v)) walk(item);
-    }
-  };
-  walk(value);
-  return out.join('\n');
-}
 
 describe('the RPC API key', () => {
   let engine: Engine;

@@ -1,0 +1,147 @@
+// The RPC reader against the simulator: how each provider answer becomes a failure kind and a
+// Temporal retry decision (Retry-After capped, 408/425 transient), credentials in the URL's
+// userinfo sent as Basic authorization, and a provider's error text kept readable for redaction.
+
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { toApplicationFailure } from '../activities/check-batch';
+import { redactActivityFailures } from '../src/failure-redaction';
+import { registerSecrets } from '../src/log';
+import { urlSecrets } from '../src/redact';
+import { createBalanceReader, parseRetryAfter, RpcFailure } from '../src/rpc/balances';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../src/simulator/server';
+
+const MINUTE = 60_000;
+const KEY = 'Rpc-Test-Key-5f0c2a9e7b';
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+
+  it.each([
+    ['2', 2_000],
+    ['0', 0],
+    ['1.5', 1_500],
+    [' 7 ', 7_000],
+    ['60', MINUTE],
+  ])('reads delay-seconds %j as %d ms', (value, ms) => {
+    expect(parseRetryAfter(value, MINUTE, now)).toBe(ms);
+  });
+
+  it('reads an HTTP date as the time until it, and a past one as 0', () => {
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', MINUTE, now)).toBe(5_000);
+    expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', MINUTE, now)).toBe(0);
+  });
+
+  it.each([
+    ['86400', 'a day'],
+    ['3600', 'an hour'],
+    ['Wed, 21 Oct 2099 07:28:00 GMT', 'a far-future date'],
+  ])('caps %j (%s) at the maximum', (value) => {
+    expect(parseRetryAfter(value, MINUTE, now)).toBe(MINUTE);
+  });
+
+  it.each([null, '', '  ', '-5', '1e9', 'NaN', 'Infinity', '0x10', '+5', '5s', 'soon', `1${'0'.repeat(400)}`, 'Mon, 99 Foo 2026'])(
+    'treats %j as absent',
+    (value) => {
+      expect(parseRetryAfter(value, MINUTE, now)).toBeUndefined();
+    },
+  );
+});
+
+describe('the RPC reader', () => {
+  let sim: SimulatorHandle | null = null;
+  afterEach(async () => {
+    await sim?.stop();
+    sim = null;
+  });
+
+  async function reader(options: SimulatorOptions, url: (simUrl: string) => string = (u) => u) {
+    sim = await startSimulator({ port: 0, slotMs: 0, wallets: 10, seed: 'rpc-test', ...options });
+    const addresses = sim.world.addresses(0, 3);
+    const read = createBalanceReader({ url: url(sim.url), commitment: 'confirmed', timeoutMs: 5_000, maxRetryAfterMs: MINUTE });
+    return { read: () => read(addresses), sim };
+  }
+
+  async function failureOf(call: () => Promise<unknown>): Promise<RpcFailure> {
+    const error = await call().then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(RpcFailure);
+    return error as RpcFailure;
+  }
+
+  it("caps a 429's Retry-After of a day at RPC_MAX_RETRY_AFTER in the activity's failure", async () => {
+    const { read } = await reader({ knobs: { rateLimitRps: 1, retryAfterSeconds: 86_400 } });
+    await read();
+    const failure = await failureOf(read);
+    expect(failure.kind).toBe('rate_limited');
+    expect(failure.retryAfterMs).toBe(MINUTE);
+    const applicationFailure = toApplicationFailure(failure);
+    expect(applicationFailure.nonRetryable).toBe(false);
+    expect(applicationFailure.nextRetryDelay).toBe(MINUTE);
+  });
+
+  it.each([408, 425])('treats HTTP %d as transient: retried with the policy backoff', async (status) => {
+    const { read } = await reader({ knobs: { errorRate: 1, errorStatus: status } });
+    const failure = await failureOf(read);
+    expect(failure).toMatchObject({ kind: 'unavailable', message: `RPC asked to try again (HTTP ${status})` });
+    expect(toApplicationFailure(failure)).toMatchObject({ nonRetryable: false, type: 'RpcUnavailable' });
+  });
+
+  it('still treats HTTP 404 as a request that can never succeed', async () => {
+    const { read } = await reader({ knobs: { errorRate: 1, errorStatus: 404 } });
+    const failure = await failureOf(read);
+    expect(failure.kind).toBe('rejected');
+    expect(toApplicationFailure(failure).nonRetryable).toBe(true);
+  });
+
+  it('sends the credentials of a URL with userinfo as Basic authorization', async () => {
+    const basicAuth = { username: 'tracker', password: KEY };
+    const { read, sim: s } = await reader({ basicAuth }, (u) => u.replace('http://', `http://tracker:${KEY}@`));
+    const answer = await read();
+    expect(answer.balances).toHaveLength(3);
+    expect(answer.balances.map((b) => b.lamports)).toEqual(s.world.addresses(0, 3).map((a) => s.world.balanceAt(a, answer.slot) ?? 0n));
+  });
+
+  it('is refused (HTTP 401, never retried) without the credentials or with wrong ones', async () => {
+    const basicAuth = { username: 'tracker', password: KEY };
+    const none = await reader({ basicAuth });
+    expect((await failureOf(none.read)).message).toBe('RPC refused the request (HTTP 401)');
+    await sim?.stop();
+    const wrong = await reader({ basicAuth }, (u) => u.replace('http://', 'http://tracker:not-the-key@'));
+    expect(await failureOf(wrong.read)).toMatchObject({ kind: 'rejected', message: 'RPC refused the request (HTTP 401)' });
+  });
+
+  it("keeps a provider's error text readable with NODE_ENV=production (so redaction can see a key in it)", async () => {
+    const { read } = await reader({ knobs: { echoErrorRate: 1 } }, (u) => `${u}/v2/${KEY}`);
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      const failure = await failureOf(read);
+      expect(failure.kind).toBe('unavailable');
+      // Kit's own message would be its context base64-encoded, where the key is not findable.
+      expect(failure.message).toBe(`RPC error: JSON-RPC error -32603: upstream request failed for /v2/${KEY}`);
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
+  });
+
+  it.each([false, true])("hands Temporal the provider's error text redacted, through the worker's interceptor (local activity: %s)", async (isLocal) => {
+    const { read, sim: s } = await reader({ knobs: { echoErrorRate: 1 } }, (u) => `${u}/v2/${KEY}?api-key=${KEY}`);
+    // What createWorkers registers for its RPC URL.
+    registerSecrets(...urlSecrets(`${s.url}/v2/${KEY}?api-key=${KEY}`));
+    const env = new MockActivityEnvironment({ isLocal }, { interceptors: [redactActivityFailures] });
+    // The RPC part of checkBatch: the read, its failure mapped as the activity throws it.
+    const thrown = await env
+      .run(async () => {
+        try {
+          await read();
+        } catch (error) {
+          throw error instanceof RpcFailure ? toApplicationFailure(error) : error;
+        }
+      })
+      .then(() => null, (e: unknown) => e);
+    expect(thrown).toBeInstanceOf(ApplicationFailure);
+    expect(thrown).toMatchObject({ type: 'RpcUnavailable', nonRetryable: false, message: 'RPC error: JSON-RPC error -32603: upstream request failed for /v2/***?api-key=***' });
+    expect((thrown as Error).stack).not.toContain(KEY);
+  });
+});
