@@ -1,11 +1,12 @@
 // Every history in test/histories/ (recorded from real runs by `npm run record:histories`,
 // and kept from before a patched() change under pre-*/) replays on the current workflow code
 // without a non-determinism error: a release with these workflows can take over running
-// tier workflows.
+// tier workflows. And a change that is not replay-safe is caught: a tick recorded before
+// workflows/tick.ts moved to a local activity fails on that change made without patched().
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundle, bundleWorkflowCode } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflows, installRuntime } from '../../src/worker';
@@ -27,8 +28,8 @@ function histories(): { file: string; workflowId: string; history: History }[] {
 }
 
 /** Each history's replay outcome: null when it replayed, else the error's name and message. */
-async function replay(workflowBundle: WorkflowBundle): Promise<Record<string, string | null>> {
-  const selected = histories();
+async function replay(workflowBundle: WorkflowBundle, only?: (file: string) => boolean): Promise<Record<string, string | null>> {
+  const selected = histories().filter((h) => !only || only(h.file));
   // Replay results come back by workflow id (two runs of a tier share one); map them back to files.
   const results = new Map<string, (string | null)[]>();
   for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'replay-test' }, selected)) {
@@ -77,5 +78,14 @@ describe('replaying recorded histories', () => {
     expect(Object.keys(outcomes).length).toBeGreaterThanOrEqual(5);
     expect(outcomes).toEqual(Object.fromEntries(Object.keys(outcomes).map((file) => [file, null])));
   });
+
+  it('a tick recorded before the local-activity patch replays on the patched code, and would not without patched()', async () => {
+    const before = (file: string) => file.startsWith('pre-tick-local-activity/');
+    expect(await replay(current, before)).toEqual({ 'pre-tick-local-activity/tick.json': null });
+    const unguarded = await bundleWorkflowCode({ workflowsPath: join(__dirname, 'fixtures', 'tick-unguarded.ts'), logger: silent });
+    const outcomes = await replay(unguarded, before);
+    expect(outcomes['pre-tick-local-activity/tick.json']).toMatch(/^DeterminismViolationError: .*Nondeterminism error/);
+  });
 });
 
+const silent = { log: () => {}, trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
