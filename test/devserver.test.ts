@@ -6,11 +6,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../src/stack/devserver';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../src/search-attributes';
+import { SEARCH_ATTRIBUTE_FLAGS, TIER_KEY } from '../src/search-attributes';
 import { portOpen, processExists } from './helpers/processes';
+import { waitFor } from './helpers/reliability';
 
 /** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD */
 const KEYWORD = 2;
@@ -24,6 +25,24 @@ async function customSearchAttributes(address: string): Promise<Record<string, u
   } finally {
     await connection.close();
   }
+}
+
+/** An attribute the dev server is never started with (so only a kept store can have it after a restart). */
+const EXTRA_ATTRIBUTE = 'DevserverTestOnly';
+
+async function withClient<T>(address: string, use: (client: Client, connection: Connection) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address });
+  try {
+    return await use(new Client({ connection, namespace: 'default' }), connection);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function taggedWorkflows(client: Client): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const execution of client.workflow.list({ query: `${TIER_KEY.name} = 'kept-across-restart'` })) ids.push(execution.workflowId);
+  return ids;
 }
 
 async function expectGone(server: DevServer): Promise<void> {
@@ -59,12 +78,29 @@ describe('dev server', () => {
   it('restarts on its SQLite file with the search attributes it already has', async () => {
     const dbFile = join(dir, 'data', 'temporal.sqlite');
     const first = await startDevServer({ port: 0, headless: true, dbFile });
-    await first.stop();
+    try {
+      // Kept, not re-created: an attribute no flag names survives, and so does a value
+      // stored under one the flags do name.
+      await withClient(first.address, async (client, connection) => {
+        await connection.operatorService.addSearchAttributes({ namespace: 'default', searchAttributes: { [EXTRA_ATTRIBUTE]: KEYWORD } });
+        await client.workflow.start('notRunAnywhere', {
+          taskQueue: 'devserver-test-no-worker',
+          workflowId: 'devserver-test-kept',
+          typedSearchAttributes: [{ key: TIER_KEY, value: 'kept-across-restart' }],
+        });
+        await waitFor('the workflow to be visible by BalanceTier', async () => ((await taggedWorkflows(client)).length === 1 ? true : undefined), 30_000);
+      });
+    } finally {
+      await first.stop();
+    }
     await expectGone(first);
 
     const second = await startDevServer({ port: 0, headless: true, dbFile });
     try {
-      expect(await customSearchAttributes(second.address)).toMatchObject(expectedAttributes);
+      expect(await customSearchAttributes(second.address)).toMatchObject({ ...expectedAttributes, [EXTRA_ATTRIBUTE]: KEYWORD });
+      await withClient(second.address, async (client) => {
+        expect(await taggedWorkflows(client)).toEqual(['devserver-test-kept']);
+      });
     } finally {
       await second.stop();
     }

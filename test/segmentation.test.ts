@@ -1,7 +1,7 @@
 // Activity-based segmentation: busy wallets rise to high, idle ones sink to low, quiet and
 // waking wallets follow, and a manual promotion pins a wallet until its pin expires.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
 import { addWallets } from '../src/db/wallets';
 import { requestTierSweep, startTierWorkflows } from '../src/tier-control';
@@ -16,14 +16,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('segmentation', () => {
   let engine: Engine;
   let addresses: string[];
-  const sweeps: Record<Tier, number> = { high: 0, medium: 0, low: 0 };
-  /** The slots the medium-tier sweeps read at ('confirmed': one behind the newest). */
-  const readSlots: number[] = [];
+  let sweeps: Record<Tier, number>;
+  /** The slots the sweeps read at ('confirmed': one behind the newest). */
+  let readSlots: number[];
 
   const sweep = async (tier: Tier) => {
-    if (tier === 'medium') readSlots.push(engine.sim.world.slot() - 1);
+    readSlots.push(engine.sim.world.slot() - 1);
     await requestTierSweep(engine.client, engine.config, tier, 'test');
     await engine.waitForSweeps(tier, ++sweeps[tier]);
+  };
+  /** A first sweep of `tier`, then `rounds` more, each after the world moved two slots. */
+  const sweepRounds = async (tier: Tier, rounds: number) => {
+    await sweep(tier);
+    for (let round = 0; round < rounds; round++) {
+      engine.sim.world.advance(2);
+      await sleep(1_100); // past half the 2 s interval: every wallet is due again
+      await sweep(tier);
+    }
   };
   const retier = () =>
     engine.client.workflow.execute<typeof retierWorkflow>('retierWorkflow', {
@@ -37,8 +46,16 @@ describe('segmentation', () => {
   /** Changes the sweeps could see, from the simulator's truth at the slots they read. */
   const observedChanges = (address: string) =>
     readSlots.slice(1).filter((slot, i) => engine.sim.world.balanceAt(address, slot) !== engine.sim.world.balanceAt(address, readSlots[i]!)).length;
+  /** Wallets that never change (idleChangeRate 0), in the order of the world. */
+  const idleWallets = () => {
+    const busy = new Set(engine.sim.world.busyAddresses());
+    return addresses.filter((a) => !busy.has(a));
+  };
 
-  beforeAll(async () => {
+  // Each test has an engine of its own and puts the wallets it needs where it needs them.
+  beforeEach(async () => {
+    sweeps = { high: 0, medium: 0, low: 0 };
+    readSlots = [];
     engine = await startEngine({
       simulator: { wallets: WALLETS, seed: 21, busyFraction: 0.1, busyChangeRate: 0.9, idleChangeRate: 0, missingFraction: 0 },
       env: {
@@ -52,23 +69,15 @@ describe('segmentation', () => {
       },
     });
     addresses = engine.sim.world.addresses(0, WALLETS);
-    await addWallets(engine.sql, addresses as Address[], 'medium');
     await startTierWorkflows(engine.client, engine.config);
   });
-  afterAll(() => engine?.stop());
-
-  let busy: string[] = [];
-  let idle: string[] = [];
+  afterEach(() => engine?.stop());
 
   it('after a few re-tierings, busy wallets are in high and idle ones in low', async () => {
-    await sweep('medium');
-    for (let round = 0; round < 3; round++) {
-      engine.sim.world.advance(2);
-      await sleep(1_100); // past half the 2 s interval: every wallet is due again
-      await sweep('medium');
-    }
-    busy = addresses.filter((a) => observedChanges(a) >= 2);
-    idle = addresses.filter((a) => observedChanges(a) === 0);
+    await addWallets(engine.sql, addresses as Address[], 'medium');
+    await sweepRounds('medium', 3);
+    const busy = addresses.filter((a) => observedChanges(a) >= 2);
+    const idle = addresses.filter((a) => observedChanges(a) === 0);
     expect(busy.length).toBeGreaterThan(5);
     expect(idle.length).toBeGreaterThan(150);
 
@@ -83,17 +92,29 @@ describe('segmentation', () => {
   });
 
   it('a wallet that goes quiet moves down', async () => {
-    // The busy wallets stop changing; once their changes have left the 7 s window they are idle.
+    const busyWallets = engine.sim.world.busyAddresses();
+    await addWallets(engine.sql, busyWallets as Address[], 'high');
+    await sweepRounds('high', 2);
+    const busy = busyWallets.filter((a) => observedChanges(a) >= 2);
+    expect(busy.length).toBeGreaterThan(5);
+    // Busy now: they stay in high.
+    await retier();
+    const before = await tiersOf(busy);
+    expect(busy.filter((a) => before.get(a) !== 'high')).toEqual([]);
+
+    // The world stops; once their changes have left the 7 s window they are idle.
     await sleep(7_100);
     await sweep('high');
+    const [row] = await engine.sql<{ high: number }[]>`SELECT count(*)::int AS high FROM wallets WHERE tier = 'high'`;
     const result = await retier();
-    const tiers = await tiersOf(busy);
-    expect(busy.filter((a) => tiers.get(a) !== 'low')).toEqual([]);
-    expect(result.moved['high->low']).toBe(busy.length);
+    const tiers = await tiersOf(busyWallets);
+    expect(busyWallets.filter((a) => tiers.get(a) !== 'low')).toEqual([]);
+    expect(result.moved['high->low']).toBe(row!.high);
   });
 
   it('a manual promotion pins a wallet until the pin expires', async () => {
-    const pinned = idle[0]!;
+    const pinned = idleWallets()[0]!;
+    await addWallets(engine.sql, [pinned] as Address[], 'low');
     await engine.client.workflow.getHandle(tierWorkflowId('high')).signal(promoteWalletsSignal, { tier: 'high', addresses: [pinned] });
     for (let i = 0; i < 100 && (await tiersOf([pinned])).get(pinned) !== 'high'; i++) await sleep(100);
     const [row] = await engine.sql<{ pinned_until: Date | null }[]>`SELECT pinned_until FROM wallets WHERE address = ${pinned}`;
@@ -101,14 +122,16 @@ describe('segmentation', () => {
     const result = await retier();
     expect(result.pinned).toBeGreaterThanOrEqual(1);
     expect((await tiersOf([pinned])).get(pinned)).toBe('high');
+    // Quiet since it was added (RETIER_QUIET_AFTER 3 s < PIN_DURATION 4 s): back to low once the pin expires.
     await sleep(Math.max(0, row!.pinned_until!.getTime() - Date.now()) + 200);
     await retier();
     expect((await tiersOf([pinned])).get(pinned)).toBe('low');
   });
 
   it('a wallet that wakes up moves up', async () => {
-    const waking = idle[1]!;
-    expect((await tiersOf([waking])).get(waking)).toBe('low');
+    const waking = idleWallets()[1]!;
+    await addWallets(engine.sql, [waking] as Address[], 'low');
+    await sweep('low'); // its first observation, not a change
     for (let round = 0; round < 2; round++) {
       engine.sim.world.setBalance(waking, 5_000_000n + BigInt(round));
       engine.sim.world.advance(2, { changes: false });
@@ -120,8 +143,9 @@ describe('segmentation', () => {
   });
 
   it('re-tiering skips a wallet row another transaction holds instead of waiting for it, and moves it next time', async () => {
-    // idle[2] is low and quiet; making it busy-looking is enough to want it in high.
-    const held = idle[2]!;
+    // A low, quiet wallet; making it busy-looking is enough to want it in high.
+    const held = idleWallets()[2]!;
+    await addWallets(engine.sql, [held] as Address[], 'low');
     const [row] = await engine.sql<{ id: string }[]>`SELECT id::text FROM wallets WHERE address = ${held}`;
     const id = row!.id;
     await engine.sql`

@@ -479,6 +479,39 @@ describe('counters', () => {
     expect(s.stats()).toMatchObject({ httpRequests: 0, outcomes: {}, methods: {}, arrivals: [] });
   });
 
+  it('records the balances it served, per address and slot, and nothing it refused, garbled, lied about or held back', async () => {
+    const s = await start({ recordReads: true });
+    const [a, b, c] = s.world.addresses(0, 3);
+    const control = simulatorControl(s.url);
+    await call(s.url, 'getMultipleAccounts', [[a, b], { commitment: 'processed' }]);
+    s.world.advance(2);
+    await call(s.url, 'getBalance', [a, { commitment: 'processed' }]);
+    await call(s.url, 'getBalance', [a, { commitment: 'processed' }]);
+    await post(s.url, { jsonrpc: '2.0', method: 'getBalance', params: [c] }); // a notification gets no answer
+    s.setKnobs({ malformedRate: 1 });
+    await post(s.url, { jsonrpc: '2.0', id: 1, method: 'getBalance', params: [c] });
+    s.setKnobs({ malformedRate: 0, wrongCountRate: 1 });
+    await call(s.url, 'getMultipleAccounts', [[c]]);
+    s.setKnobs({ wrongCountRate: 0, errorRate: 1 });
+    await post(s.url, { jsonrpc: '2.0', id: 1, method: 'getBalance', params: [c] });
+    s.setKnobs({ errorRate: 0, hangRate: 1 });
+    await expect(fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getBalance', params: [c] }), signal: AbortSignal.timeout(200) })).rejects.toThrow();
+    const expected = new Map([
+      [a!, new Map([[s.world.slot() - 2, 1], [s.world.slot(), 2]])],
+      [b!, new Map([[s.world.slot() - 2, 1]])],
+    ]);
+    expect(s.reads()).toEqual(expected);
+    expect(await control.reads()).toEqual(expected);
+    // A stats reset starts a new measurement of traffic; what was served stays on record.
+    await control.resetStats();
+    expect(s.reads()).toEqual(expected);
+  });
+
+  it('refuses GET /__sim/reads unless started with recordReads', async () => {
+    const s = await start();
+    await expect(simulatorControl(s.url).reads()).rejects.toMatchObject({ status: 400, message: expect.stringContaining('recordReads') });
+  });
+
   it('peakInWindow finds the busiest second', () => {
     expect(peakInWindow([0, 10, 20, 1005, 1010, 1015, 1020], 1000)).toBe(4);
     expect(peakInWindow([0, 1000, 2000], 1000)).toBe(1);

@@ -2,7 +2,7 @@
 // that run the simulator in another process. Lamports are bigints here, strings on the wire.
 
 import type { ProviderKnobs } from './provider';
-import type { SimulatorStats } from './stats';
+import { servedReadsFromJson, type ServedReads, type ServedReadsJson, type SimulatorStats } from './stats';
 
 export interface WalletSeed {
   address: string;
@@ -19,6 +19,8 @@ export interface SlotInfo {
 
 export interface SimulatorControl {
   stats(options?: { arrivals?: boolean }): Promise<SimulatorStats>;
+  /** Balances served since start-up (a stats reset keeps them), per address and slot (a simulator run with recordReads). */
+  reads(): Promise<ServedReads>;
   resetStats(): Promise<void>;
   knobs(): Promise<ProviderKnobs>;
   setKnobs(partial: Partial<ProviderKnobs>): Promise<ProviderKnobs>;
@@ -60,6 +62,7 @@ export function simulatorControl(baseUrl: string): SimulatorControl {
 
   return {
     stats: ({ arrivals = true } = {}) => call('GET', `stats${arrivals ? '' : '?arrivals=false'}`),
+    reads: async () => servedReadsFromJson(await call<ServedReadsJson>('GET', 'reads')),
     resetStats: async () => {
       await call('POST', 'stats/reset');
     },

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { COMMITMENT_LAG } from './rpc-methods';
 import type { Provider } from './provider';
-import type { Stats } from './stats';
+import { servedReadsToJson, type Stats } from './stats';
 import { U64_MAX, type World } from './world';
 
 export const CONTROL_PREFIX = '/__sim/';
@@ -34,6 +34,9 @@ const ROUTES: Record<string, { GET?: Handler; POST?: Handler }> = {
       const snapshot = stats.snapshot();
       return query.get('arrivals') === 'false' ? { ...snapshot, arrivals: undefined } : snapshot;
     },
+  },
+  reads: {
+    GET: ({ stats }) => servedReadsToJson(stats.servedReads()),
   },
   'stats/reset': {
     POST: ({ stats }) => {

@@ -39,6 +39,7 @@ const USAGE = `usage: npm run simulator -- [--flag value ...]
 
   --host <ip>                   listen address (default 127.0.0.1)
   --seed <text>                 world seed (default ${WORLD_DEFAULTS.seed})
+  --record-reads                record every balance served (GET /__sim/reads); memory grows with them
 ${Object.entries(NUMERIC_FLAGS)
   .map(([flag, { integer, fallback }]) => `  --${`${flag} <${integer ? 'int' : 'num'}>`.padEnd(28)}default ${fallback}`)
   .join('\n')}
@@ -53,6 +54,7 @@ function parse(argv: string[]): SimulatorOptions | 'help' {
       help: { type: 'boolean', short: 'h' },
       host: { type: 'string' },
       seed: { type: 'string' },
+      'record-reads': { type: 'boolean' },
       ...Object.fromEntries(Object.keys(NUMERIC_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
     },
   });
@@ -61,6 +63,7 @@ function parse(argv: string[]): SimulatorOptions | 'help' {
   const knobs: Partial<ProviderKnobs> = {};
   if (typeof values.host === 'string') options.host = values.host;
   if (typeof values.seed === 'string') options.seed = values.seed;
+  if (values['record-reads']) options.recordReads = true;
   for (const [flag, { option, integer }] of Object.entries(NUMERIC_FLAGS)) {
     const text = (values as Record<string, unknown>)[flag];
     if (typeof text !== 'string') continue;

@@ -61,6 +61,13 @@ export interface CallRecord {
   ok: boolean;
   /** The answer told a lie (a provider knob): well-formed, but not to be trusted. */
   lied?: boolean;
+  /** The balances a truthful answer carries (none for a notification): which addresses, at which slot. */
+  read?: BalanceRead;
+}
+
+export interface BalanceRead {
+  slot: number;
+  addresses: string[];
 }
 
 export interface RpcReply {
@@ -185,15 +192,17 @@ function handleCall(value: unknown, world: World, lie: Lie | null): { output: st
   }
   const lying = method === 'getMultipleAccounts' ? lie : null;
   let result: JsonOut;
+  let read: BalanceRead | undefined;
   try {
-    result = run(shape.method, shape.params, world, lying);
+    ({ result, read } = run(shape.method, shape.params, world, lying));
   } catch (error) {
     if (!(error instanceof RpcError)) throw error;
     const output = shape.notification ? null : failure(shape.id, error, true);
     return { output, call: { method, ok: false } };
   }
-  const output = shape.notification ? null : toJson({ jsonrpc: '2.0', result, id: shape.id });
-  return { output, call: lying ? { method, ok: true, lied: true } : { method, ok: true } };
+  if (shape.notification) return { output: null, call: { method, ok: true } };
+  const output = toJson({ jsonrpc: '2.0', result, id: shape.id });
+  return { output, call: lying ? { method, ok: true, lied: true } : read ? { method, ok: true, read } : { method, ok: true } };
 }
 
 function failure(id: Id, error: { code: number; message: string; data?: JsonOut }, versioned: boolean): string {
@@ -201,7 +210,8 @@ function failure(id: Id, error: { code: number; message: string; data?: JsonOut 
   return toJson(versioned ? { jsonrpc: '2.0', error: body, id } : { error: body, id });
 }
 
-function run(method: string, params: Params, world: World, lie: Lie | null = null): JsonOut {
+/** A method's result, and the balances it carries when it reads accounts. */
+function run(method: string, params: Params, world: World, lie: Lie | null = null): { result: JsonOut; read?: BalanceRead } {
   switch (method) {
     case 'getAccountInfo': {
       // Encoding defaults differ per method in agave: Binary here, Base64 for getMultipleAccounts.
@@ -211,7 +221,7 @@ function run(method: string, params: Params, world: World, lie: Lie | null = nul
       const options = parseAccountConfig(config);
       const key = verifyPubkey(text);
       const slot = bankSlot(world, options);
-      return response(slot, encodeAccount(world.lamportsAt(key, slot), options.encoding ?? 'binary'));
+      return { result: response(slot, encodeAccount(world.lamportsAt(key, slot), options.encoding ?? 'binary')), read: { slot, addresses: [text] } };
     }
     case 'getMultipleAccounts': {
       const [pubkeys, config] = positional(params, 1, 2);
@@ -224,7 +234,7 @@ function run(method: string, params: Params, world: World, lie: Lie | null = nul
       const slot = lie === 'staleSlot' ? laggingSlot(world, options) : bankSlot(world, options);
       const encoding = options.encoding ?? 'base64';
       const accounts = keys.map((key) => encodeAccount(world.lamportsAt(key, slot), encoding));
-      return response(slot, lie ? tell(lie, accounts, encoding) : accounts);
+      return { result: response(slot, lie ? tell(lie, accounts, encoding) : accounts), read: lie ? undefined : { slot, addresses: texts } };
     }
     case 'getBalance': {
       const [pubkey, config] = positional(params, 1, 2);
@@ -232,18 +242,18 @@ function run(method: string, params: Params, world: World, lie: Lie | null = nul
       const options = parseContextConfig(config);
       const key = verifyPubkey(text);
       const slot = bankSlot(world, options);
-      return response(slot, world.lamportsAt(key, slot));
+      return { result: response(slot, world.lamportsAt(key, slot)), read: { slot, addresses: [text] } };
     }
     case 'getSlot': {
       const [config] = positional(params, 0, 1);
-      return bankSlot(world, parseContextConfig(config));
+      return { result: bankSlot(world, parseContextConfig(config)) };
     }
     case 'getHealth':
       expectNoParams(params);
-      return 'ok';
+      return { result: 'ok' };
     case 'getVersion':
       expectNoParams(params);
-      return { 'solana-core': SOLANA_CORE_VERSION, 'feature-set': FEATURE_SET };
+      return { result: { 'solana-core': SOLANA_CORE_VERSION, 'feature-set': FEATURE_SET } };
     default:
       throw new RpcError(METHOD_NOT_FOUND.code, METHOD_NOT_FOUND.message);
   }

@@ -5,8 +5,8 @@ import { createServer, type IncomingMessage, STATUS_CODES, type ServerResponse }
 import type { AddressInfo } from 'node:net';
 import { CONTROL_PREFIX, handleControl } from './control';
 import { Provider, type ProviderKnobs } from './provider';
-import { handleRpc, inspectRequest } from './rpc-methods';
-import { Stats, type CallOutcome, type Outcome, type SimulatorStats } from './stats';
+import { handleRpc, inspectRequest, type BalanceRead } from './rpc-methods';
+import { Stats, type CallOutcome, type Outcome, type ServedReads, type SimulatorStats } from './stats';
 import { World, type WorldOptions } from './world';
 
 /** agave rpc/src/rpc.rs: MAX_REQUEST_BODY_SIZE (50 kB), enforced by jsonrpc-http-server. */
@@ -20,6 +20,8 @@ export interface SimulatorOptions extends WorldOptions {
   knobs?: Partial<ProviderKnobs>;
   /** Credentials a request must carry as `Authorization: Basic` (else HTTP 401), as some providers require. */
   basicAuth?: { username: string; password: string };
+  /** Record every balance served, per address and slot (reads(), GET /__sim/reads); memory grows with them. */
+  recordReads?: boolean;
 }
 
 export interface SimulatorHandle {
@@ -30,6 +32,8 @@ export interface SimulatorHandle {
   knobs(): ProviderKnobs;
   setKnobs(partial: Partial<ProviderKnobs>): ProviderKnobs;
   stats(): SimulatorStats;
+  /** Balances served since start-up (resetStats keeps them), per address and slot (needs recordReads). */
+  reads(): ServedReads;
   resetStats(): void;
   /** Closes the server and every connection, hung ones included. */
   stop(): Promise<void>;
@@ -44,7 +48,7 @@ interface Answer {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
   const world = new World(options);
   const provider = new Provider(world.seed, options.knobs);
-  const stats = new Stats();
+  const stats = new Stats({ recordReads: options.recordReads });
   const { basicAuth } = options;
   const expectedAuthorization = basicAuth ? `Basic ${Buffer.from(`${basicAuth.username}:${basicAuth.password}`).toString('base64')}` : null;
   const timers = new Set<NodeJS.Timeout>();
@@ -59,11 +63,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       timers.add(timer);
     });
 
-  const reply = async (res: ServerResponse, answer: Answer): Promise<void> => {
+  /** `reads`: the balances the answer carries, served only once it is handed to the client's socket. */
+  const reply = async (res: ServerResponse, answer: Answer, reads: readonly BalanceRead[] = []): Promise<void> => {
     await delay(provider.delayMs());
     if (stopped || res.destroyed) return;
     res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
     res.end(answer.body);
+    for (const read of reads) stats.serve(read.slot, read.addresses);
   };
 
   const serveRpc = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -113,7 +119,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       calls.some((call) => call.lied) ? 'lie' : calls.every((call) => call.ok) ? 'ok' : 'rpc_error',
       calls.map(({ method, ok, lied }) => ({ method, outcome: lied ? 'lie' : ok ? 'ok' : 'rpc_error' })),
     );
-    return reply(res, json(body ?? ''));
+    return reply(
+      res,
+      json(body ?? ''),
+      calls.flatMap((call) => (call.read ? [call.read] : [])),
+    );
   };
 
   const server = createServer((req, res) => {
@@ -146,6 +156,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     knobs: () => provider.knobs,
     setKnobs: (partial) => provider.update(partial),
     stats: () => stats.snapshot(),
+    reads: () => stats.servedReads(),
     resetStats: () => stats.reset(),
     stop: async () => {
       if (stopped) return;

@@ -1,6 +1,8 @@
 // Counters for tests and benchmarks: JSON-RPC calls by outcome and by method, HTTP
 // requests by outcome, and a record of recent HTTP requests (when, what they got, and a
-// key naming what they asked) to check a client's rate and its retries.
+// key naming what they asked) to check a client's rate and its retries; and, when asked
+// for, every balance the simulator served, per address and slot, to check what a client
+// claims to have read against what it was actually told.
 
 const OUTCOMES = ['ok', 'rpc_error', 'http_429', 'http_4xx', 'http_5xx', 'hung', 'malformed', 'lie'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -44,6 +46,11 @@ export interface CallOutcome {
   outcome: Outcome;
 }
 
+/** Address → slot → how many answers carried that address's balance at that slot. */
+export type ServedReads = Map<string, Map<number, number>>;
+/** ServedReads on the wire (GET /__sim/reads): slots as object keys. */
+export type ServedReadsJson = Record<string, Record<string, number>>;
+
 export class Stats {
   private since = Date.now();
   private httpRequests = 0;
@@ -54,6 +61,12 @@ export class Stats {
   private readonly arrivalOutcome = new Uint8Array(ARRIVALS_KEPT);
   private readonly arrivalKey: string[] = new Array<string>(ARRIVALS_KEPT);
   private recorded = 0;
+  /** Null unless served reads are recorded (they cost memory per address and slot); kept across reset(). */
+  private served: ServedReads | null;
+
+  constructor({ recordReads = false }: { recordReads?: boolean } = {}) {
+    this.served = recordReads ? new Map() : null;
+  }
 
   /** An HTTP request reached the RPC endpoint. */
   arrive(): void {
@@ -73,6 +86,22 @@ export class Stats {
       if (!counts) this.methods.set(call.method, (counts = {}));
       bump(counts, call.outcome);
     }
+  }
+
+  /** A truthful answer carrying these balances reached the client's socket. */
+  serve(slot: number, addresses: readonly string[]): void {
+    if (!this.served) return;
+    for (const address of addresses) {
+      let slots = this.served.get(address);
+      if (!slots) this.served.set(address, (slots = new Map()));
+      slots.set(slot, (slots.get(slot) ?? 0) + 1);
+    }
+  }
+
+  /** Every balance served since start-up (a stats reset keeps them); throws unless recording was asked for. */
+  servedReads(): ServedReads {
+    if (!this.served) throw new RangeError('served reads are not recorded: start the simulator with recordReads');
+    return new Map([...this.served].map(([address, slots]) => [address, new Map(slots)]));
   }
 
   snapshot(): SimulatorStats {
@@ -105,7 +134,16 @@ export class Stats {
     this.outcomes = {};
     this.methods = new Map();
     this.recorded = 0;
+    // Served reads are kept: they are what a client was told, whatever phase it is measured in.
   }
+}
+
+export function servedReadsToJson(reads: ServedReads): ServedReadsJson {
+  return Object.fromEntries([...reads].map(([address, slots]) => [address, Object.fromEntries(slots)]));
+}
+
+export function servedReadsFromJson(json: ServedReadsJson): ServedReads {
+  return new Map(Object.entries(json).map(([address, slots]) => [address, new Map(Object.entries(slots).map(([slot, n]) => [Number(slot), n]))]));
 }
 
 function bump(counts: OutcomeCounts, outcome: Outcome): void {

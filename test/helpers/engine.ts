@@ -56,7 +56,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const db = await freshDatabase('engine', options.postgresAdminUrl);
   const sql = connect(db.url, { max: 10 });
   await migrate(sql);
-  const sim = await startSimulator({ port: 0, slotMs: 0, ...options.simulator });
+  const sim = await startSimulator({ port: 0, slotMs: 0, recordReads: true, ...options.simulator });
   const env: Record<string, string> = {
     TEMPORAL_ADDRESS: address,
     DATABASE_URL: db.url,

@@ -1,5 +1,6 @@
 // The service's promises, checked against the simulator's truth after a fault test:
-// - every due wallet was checked (read by a recorded batch), none twice in one sweep;
+// - every due wallet was checked: a recorded batch covers it, and the simulator really served
+//   its balance at that batch's slot (a batch row alone proves nothing); none twice in a sweep;
 // - each wallet holds the true balance at its slot, and at the slot of its latest read;
 // - history rows are exactly the observed changes: the first observation, then one row at each
 //   read whose true balance differs from the previous read's, nothing else;
@@ -11,21 +12,26 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Sql } from '../../src/db/client';
+import type { SimulatorHandle } from '../../src/simulator/server';
 import type { SimulatorStats } from '../../src/simulator/stats';
-import type { World } from '../../src/simulator/world';
 import type { Tier } from '../../src/tiers';
 
 export interface PromiseReport {
   wallets: number;
-  /** Wallets read by at least one recorded batch. */
+  /** Wallets read by at least one recorded batch whose read the simulator served. */
   walletsChecked: number;
-  /** Wallet reads recorded (a wallet read in two sweeps counts twice). */
+  /** Recorded wallet reads the simulator served, per address and slot (a wallet read in two sweeps counts twice). */
   walletReads: number;
+  /** Distinct (address, slot) balances of the tier's wallets the simulator served, recorded or not. */
+  servedReads: number;
   batches: number;
   historyRows: number;
   expectedHistoryRows: number;
   /** Examples (up to 10) and counts of each broken promise. */
   neverChecked: string[];
+  /** Wallets a batch row marks checked at a slot the simulator never served their balance at. */
+  recordedNotServed: string[];
+  recordedNotServedCount: number;
   notCheckedSince: string[];
   notCheckedSinceCount: number;
   checkedTwiceInASweep: string[];
@@ -42,24 +48,29 @@ export interface PromiseReport {
 const EXAMPLES = 10;
 
 /**
- * Checks the promises for the wallets of `tier` against the simulator's world. With
- * `checkedSince` (an ISO time, e.g. when a sweep began), every wallet must have been read
- * at or after it.
+ * Checks the promises for the wallets of `tier` against the simulator's world and the reads it
+ * served (started with recordReads). With `checkedSince` (an ISO time, e.g. when a sweep
+ * began), every wallet must have been read at or after it.
  */
-export async function checkPromises(sql: Sql, world: World, { tier, checkedSince }: { tier: Tier; checkedSince?: string }): Promise<PromiseReport> {
+export async function checkPromises(
+  sql: Sql,
+  sim: Pick<SimulatorHandle, 'world' | 'reads'>,
+  { tier, checkedSince }: { tier: Tier; checkedSince?: string },
+): Promise<PromiseReport> {
+  const { world } = sim;
+  const served = sim.reads();
   const wallets = await sql<{ id: bigint; address: string; lamports: string | null; on_chain: boolean | null; slot: bigint | null }[]>`
     SELECT id, address, lamports::text, on_chain, slot FROM wallets
     WHERE tier = ${tier} AND invalid_reason IS NULL ORDER BY id`;
   const reads = await sql<{ id: bigint; slot: bigint; read_at: Date; sweep: string }[]>`
     SELECT w.id, b.slot, b.read_at, split_part(b.batch_key, '/', 1) AS sweep
-    FROM wallets w JOIN batch_checks b ON b.tier = w.tier AND w.id BETWEEN b.from_id AND b.to_id AND b.read_at > w.tier_since
+    FROM wallets w JOIN batch_checks b ON b.tier = w.tier AND w.id = ANY(b.wallet_ids) AND b.read_at > w.tier_since
     WHERE w.tier = ${tier} AND w.invalid_reason IS NULL
     ORDER BY w.id, b.read_at`;
   const history = await sql<{ wallet_id: bigint; slot: bigint; lamports: string }[]>`
     SELECT c.wallet_id, c.slot, c.lamports::text FROM balance_changes c JOIN wallets w ON w.id = c.wallet_id
     WHERE w.tier = ${tier} AND w.invalid_reason IS NULL ORDER BY c.wallet_id, c.slot`;
-  const [batches] = await sql<{ n: bigint; wallets: bigint }[]>`
-    SELECT count(*) AS n, coalesce(sum(wallets), 0) AS wallets FROM batch_checks WHERE tier = ${tier}`;
+  const [batches] = await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM batch_checks WHERE tier = ${tier}`;
   const [negative] = await sql<{ n: bigint }[]>`
     SELECT (SELECT count(*) FROM wallets WHERE lamports < 0) + (SELECT count(*) FROM balance_changes WHERE lamports < 0) AS n`;
 
@@ -69,11 +80,14 @@ export async function checkPromises(sql: Sql, world: World, { tier, checkedSince
   const report: PromiseReport = {
     wallets: wallets.length,
     walletsChecked: 0,
-    walletReads: Number(batches!.wallets),
+    walletReads: 0,
+    servedReads: 0,
     batches: Number(batches!.n),
     historyRows: history.length,
     expectedHistoryRows: 0,
     neverChecked: [],
+    recordedNotServed: [],
+    recordedNotServedCount: 0,
     notCheckedSince: [],
     notCheckedSinceCount: 0,
     checkedTwiceInASweep: [],
@@ -92,12 +106,31 @@ export async function checkPromises(sql: Sql, world: World, { tier, checkedSince
 
   for (const wallet of wallets) {
     const id = Number(wallet.id);
-    const own = readsOf.get(id) ?? [];
+    const servedSlots = served.get(wallet.address) ?? new Map<number, number>();
+    report.servedReads += servedSlots.size;
+    // A recorded read counts only when the simulator served this address at the batch's slot,
+    // each served answer backing one recorded read (two sweeps at one slot need two answers).
+    const unused = new Map(servedSlots);
+    const own: (typeof reads)[number][] = [];
+    const missed: bigint[] = [];
+    for (const read of readsOf.get(id) ?? []) {
+      const left = unused.get(Number(read.slot)) ?? 0;
+      if (left > 0) {
+        unused.set(Number(read.slot), left - 1);
+        own.push(read);
+      } else missed.push(read.slot);
+    }
+    if (missed.length) {
+      report.recordedNotServedCount++;
+      const servedAt = [...servedSlots].map(([slot, n]) => `${slot}×${n}`).join(', ') || 'no slot';
+      note(report.recordedNotServed, `${wallet.address}: recorded at slot ${missed.join(', ')}, served ${servedAt}`);
+    }
     if (own.length === 0) {
       note(report.neverChecked, wallet.address);
       continue;
     }
     report.walletsChecked++;
+    report.walletReads += own.length;
     if (since !== null && !own.some((r) => r.read_at.getTime() >= since)) {
       report.notCheckedSinceCount++;
       note(report.notCheckedSince, wallet.address);
@@ -154,6 +187,7 @@ export async function checkPromises(sql: Sql, world: World, { tier, checkedSince
 export function brokenPromises(report: PromiseReport): Record<string, unknown> {
   const broken: Record<string, unknown> = {};
   if (report.neverChecked.length) broken.neverChecked = report.neverChecked;
+  if (report.recordedNotServedCount) broken.recordedNotServed = { count: report.recordedNotServedCount, examples: report.recordedNotServed };
   if (report.notCheckedSinceCount) broken.notCheckedSince = { count: report.notCheckedSinceCount, examples: report.notCheckedSince };
   if (report.checkedTwiceInASweep.length) broken.checkedTwiceInASweep = report.checkedTwiceInASweep;
   if (report.wrongBalanceCount) broken.wrongBalance = { count: report.wrongBalanceCount, examples: report.wrongBalance };
@@ -314,6 +348,7 @@ export function faultFigures(report: PromiseReport, stats: SimulatorStats, extra
     wallets: report.wallets,
     walletsChecked: report.walletsChecked,
     walletReads: report.walletReads,
+    servedReads: report.servedReads,
     batches: report.batches,
     rpcRequests: stats.httpRequests,
     rpcOutcomes: stats.httpOutcomes,

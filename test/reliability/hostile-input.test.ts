@@ -297,7 +297,7 @@ describe('hostile promoteWallets signals', () => {
     await requestTierSweep(engine.client, engine.config, 'high', 'after hostile input');
     const progress = await engine.waitForSweeps('high', sweeps + 1, 180_000);
     expect(progress.lastSweep).toMatchObject({ due: BASELINE + MOVABLE, walletsChecked: BASELINE + MOVABLE, batchesFailed: 0 });
-    const report = await checkPromises(engine.sql, engine.sim.world, { tier: 'high', checkedSince: start.toISOString() });
+    const report = await checkPromises(engine.sql, engine.sim, { tier: 'high', checkedSince: start.toISOString() });
     expect(brokenPromises(report)).toEqual({});
   });
 });

@@ -4,9 +4,11 @@
 //      fails fast and Temporal backs off up to its 1-minute cap;
 //   2. frozen (SIGSTOP): connections hang, attempts run into the activity timeout and are
 //      retried while the hung ones are still waiting, and all of them wake up at once.
-// Both times the sweep completes and the promises hold.
+// Both times the sweep completes and the promises hold. Each test has an engine and a
+// database of its own on the shared private server; the frozen test sweeps once first, so its
+// outage hits wallets that already hold balances.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Address } from '../../src/address';
 import { addWallets } from '../../src/db/wallets';
 import { requestTierSweep } from '../../src/tier-control';
@@ -40,7 +42,6 @@ describe('Postgres down mid-sweep for longer than an activity timeout', () => {
   let watcher: ReturnType<typeof watchSlots>;
   let lastSweepEnd = 0;
 
-
   /** Starts a sweep and returns once a fifth of its batches are written. */
   async function sweepUntilAFifth(reason: string): Promise<{ start: Date; written: number }> {
     await sleep(Math.max(0, lastSweepEnd + INTERVAL_MS / 2 + 1_000 - Date.now()));
@@ -68,6 +69,10 @@ describe('Postgres down mid-sweep for longer than an activity timeout', () => {
 
   beforeAll(async () => {
     pg = await startPrivatePostgres();
+  }, 300_000);
+
+  beforeEach(async () => {
+    lastSweepEnd = 0;
     engine = await startEngine({
       postgresAdminUrl: pg.adminUrl,
       simulator: { wallets: WALLETS, seed: 'postgres-outage', slotMs: 200, knobs: { latencyMs: 50, jitterMs: 20 } },
@@ -78,10 +83,14 @@ describe('Postgres down mid-sweep for longer than an activity timeout', () => {
     watcher = watchSlots(engine.sql);
   }, 300_000);
 
-  afterAll(async () => {
+  afterEach(async () => {
     await pg?.thaw().catch(() => undefined);
+    await pg?.start().catch(() => undefined);
     await watcher?.stop();
     await engine?.stop();
+  }, 120_000);
+
+  afterAll(async () => {
     await pg?.remove();
   }, 120_000);
 
@@ -94,7 +103,7 @@ describe('Postgres down mid-sweep for longer than an activity timeout', () => {
     const progress = await engine.waitForSweeps('high', 1, 300_000);
     lastSweepEnd = Date.now();
     expect(progress.lastSweep).toMatchObject({ due: WALLETS, batchesDone: BATCHES, batchesFailed: 0, walletsChecked: WALLETS });
-    const report = await checkPromises(engine.sql, engine.sim.world, { tier: 'high', checkedSince: start.toISOString() });
+    const report = await checkPromises(engine.sql, engine.sim, { tier: 'high', checkedSince: start.toISOString() });
     expect(brokenPromises(report)).toEqual({});
     expect(report).toMatchObject({ wallets: WALLETS, walletsChecked: WALLETS, walletReads: WALLETS, batches: BATCHES, historyRows: WALLETS });
     expect(await unhealthyWorkflows(engine.client, engine.config.temporal.taskQueue)).toEqual([]);
@@ -107,6 +116,9 @@ describe('Postgres down mid-sweep for longer than an activity timeout', () => {
   }, 600_000);
 
   it('frozen (connections hang) for 65 s: timed-out attempts are retried, the hung ones wake up, nothing is written twice', async () => {
+    await requestTierSweep(engine.client, engine.config, 'high', 'before the freeze');
+    await engine.waitForSweeps('high', 1, 120_000);
+    lastSweepEnd = Date.now();
     const { start, written } = await sweepUntilAFifth('postgres frozen');
     await pg.freeze();
     const answers = await watchThroughOutage();
@@ -114,7 +126,7 @@ describe('Postgres down mid-sweep for longer than an activity timeout', () => {
 
     const progress = await engine.waitForSweeps('high', 2, 300_000);
     expect(progress.lastSweep).toMatchObject({ due: WALLETS, batchesDone: BATCHES, batchesFailed: 0, walletsChecked: WALLETS });
-    const report = await checkPromises(engine.sql, engine.sim.world, { tier: 'high', checkedSince: start.toISOString() });
+    const report = await checkPromises(engine.sql, engine.sim, { tier: 'high', checkedSince: start.toISOString() });
     expect(brokenPromises(report)).toEqual({});
     expect(report).toMatchObject({ wallets: WALLETS, walletsChecked: WALLETS, walletReads: 2 * WALLETS, batches: 2 * BATCHES });
     expect(report.historyRows).toBeGreaterThan(WALLETS);

@@ -74,7 +74,7 @@ describe('an RPC outage', () => {
 
     const progress = await e.waitForSweeps('high', 1, 300_000);
     expect(progress.lastSweep).toMatchObject({ due: wallets, batchesDone: wallets / 100, batchesFailed: 0, walletsChecked: wallets });
-    const report = await checkPromises(e.sql, e.sim.world, { tier: 'high', checkedSince: start.toISOString() });
+    const report = await checkPromises(e.sql, e.sim, { tier: 'high', checkedSince: start.toISOString() });
     expect(brokenPromises(report)).toEqual({});
     expect(report).toMatchObject({ walletsChecked: wallets, walletReads: wallets, historyRows: wallets });
     expect(await unhealthyWorkflows(e.client, e.config.temporal.taskQueue)).toEqual([]);
@@ -118,7 +118,7 @@ describe('a 429 storm', () => {
     expect(earlyRetries(stats.arrivals, retryAfterSeconds * 1000)).toEqual([]);
     expect(tokenBucketOverdrafts(stats.arrivals.map((a) => a.at), rps, budgetBurst(rps))).toEqual([]);
 
-    const report = await checkPromises(e.sql, e.sim.world, { tier: 'high', checkedSince: start.toISOString() });
+    const report = await checkPromises(e.sql, e.sim, { tier: 'high', checkedSince: start.toISOString() });
     expect(brokenPromises(report)).toEqual({});
     expect(report).toMatchObject({ walletsChecked: wallets, walletReads: wallets });
     expect(await unhealthyWorkflows(e.client, e.config.temporal.taskQueue)).toEqual([]);
@@ -158,7 +158,7 @@ describe('answers that lie', () => {
     expect(stats.httpOutcomes.malformed ?? 0).toBeGreaterThan(0);
     expect(stats.httpOutcomes.ok).toBe((3 * wallets) / 100);
 
-    const report = await checkPromises(e.sql, e.sim.world, { tier: 'high', checkedSince: start.toISOString() });
+    const report = await checkPromises(e.sql, e.sim, { tier: 'high', checkedSince: start.toISOString() });
     expect(brokenPromises(report)).toEqual({});
     expect(report).toMatchObject({ walletsChecked: wallets, walletReads: 4 * wallets });
     expect(report.historyRows).toBeGreaterThan(wallets);

@@ -83,7 +83,7 @@ describe('the Temporal server restarted mid-sweep', () => {
     expect(progress.lastSweep!.sweepId).toBe(sweepBefore);
     expect(progress.totals.sweeps).toBe(1);
 
-    const report = await checkPromises(engine.sql, engine.sim.world, { tier: 'high', checkedSince: start.toISOString() });
+    const report = await checkPromises(engine.sql, engine.sim, { tier: 'high', checkedSince: start.toISOString() });
     expect(brokenPromises(report)).toEqual({});
     expect(report).toMatchObject({ wallets: WALLETS, walletsChecked: WALLETS, walletReads: WALLETS, batches: BATCHES, historyRows: WALLETS });
     const slots = await watcher.stop();

@@ -3,9 +3,11 @@
 //   1. the only worker is killed; a new one is started;
 //   2. two workers run; one is killed, the other finishes alone.
 // A killed worker's in-flight activities come back after their start-to-close timeout
-// (1 minute), so each sweep takes a minute or two here.
+// (1 minute), so each sweep takes a minute or two here. Each test has an engine and workers of
+// its own; the second sweeps once with both workers before the kill, so that its promises
+// hold across two sweeps.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Address } from '../../src/address';
 import { addWallets } from '../../src/db/wallets';
 import { ensureSchedules } from '../../src/schedules';
@@ -35,9 +37,8 @@ const SWEEP_TIMEOUT_MS = 480_000;
 
 describe('a worker process killed mid-sweep', () => {
   let engine: Engine;
-  const workers: WorkerProcess[] = [];
+  let workers: WorkerProcess[] = [];
   let watcher: ReturnType<typeof watchSlots>;
-
 
   function startWorker(): WorkerProcess {
     const worker = spawnWorker(engine.env);
@@ -64,7 +65,8 @@ describe('a worker process killed mid-sweep', () => {
     return { byWorker, extraAttempts };
   }
 
-  beforeAll(async () => {
+  beforeEach(async () => {
+    workers = [];
     engine = await startEngine({
       workers: false,
       simulator: { wallets: WALLETS, seed: 'worker-kill', slotMs: 200, knobs: { latencyMs: 300, jitterMs: 100 } },
@@ -86,13 +88,11 @@ describe('a worker process killed mid-sweep', () => {
     watcher = watchSlots(engine.sql);
   }, 300_000);
 
-  afterAll(async () => {
+  afterEach(async () => {
     await Promise.all(workers.map((w) => w.stop(10_000)));
     await watcher?.stop();
     await engine?.stop();
   }, 120_000);
-
-  let firstSweepEnd = 0;
 
   it('SIGKILL of the only worker: a new worker completes the sweep, every wallet checked once, nothing lost', async () => {
     const first = startWorker();
@@ -113,10 +113,9 @@ describe('a worker process killed mid-sweep', () => {
     const second = startWorker();
     await second.ready();
     const progress = await engine.waitForSweeps('low', 1, SWEEP_TIMEOUT_MS);
-    firstSweepEnd = Date.now();
     expect(progress.lastSweep).toMatchObject({ due: WALLETS, batchesTotal: BATCHES, batchesDone: BATCHES, batchesFailed: 0, walletsChecked: WALLETS });
 
-    const report = await checkPromises(engine.sql, engine.sim.world, { tier: 'low', checkedSince: sweepStart.toISOString() });
+    const report = await checkPromises(engine.sql, engine.sim, { tier: 'low', checkedSince: sweepStart.toISOString() });
     expect(brokenPromises(report)).toEqual({});
     expect(report).toMatchObject({ wallets: WALLETS, walletsChecked: WALLETS, walletReads: WALLETS, batches: BATCHES, historyRows: WALLETS });
 
@@ -130,9 +129,12 @@ describe('a worker process killed mid-sweep', () => {
   }, 600_000);
 
   it('two workers, one SIGKILLed mid-sweep: the other completes it and the promises hold across both sweeps', async () => {
-    const [, second] = workers;
+    const second = startWorker();
     const third = startWorker();
-    await third.ready();
+    await Promise.all([second.ready(), third.ready()]);
+    await requestTierSweep(engine.client, engine.config, 'low', 'before the kill');
+    await engine.waitForSweeps('low', 1, SWEEP_TIMEOUT_MS);
+    const firstSweepEnd = Date.now();
     // Every wallet is due again once half the interval has passed since its check.
     await sleep(Math.max(0, firstSweepEnd + INTERVAL_MS / 2 + 1_000 - Date.now()));
     const sweepStart = await dbNow(engine.sql);
@@ -142,8 +144,8 @@ describe('a worker process killed mid-sweep', () => {
       const n = await recordedBatches(engine.sql, 'low', sweepStart);
       return n >= BATCHES / 5 ? n : undefined;
     }, 300_000, 100);
-    second!.kill('SIGKILL');
-    expect(await second!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    second.kill('SIGKILL');
+    expect(await second.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect(await recordedBatches(engine.sql, 'low', sweepStart)).toBeLessThan(BATCHES);
 
     const progress = await engine.waitForSweeps('low', 2, SWEEP_TIMEOUT_MS);
@@ -154,9 +156,9 @@ describe('a worker process killed mid-sweep', () => {
     const { byWorker, extraAttempts } = await sweepActivities(sweep.sweepId, sweep.childrenTotal);
     const identities = [...byWorker.keys()];
     expect(identities.some((id) => id.startsWith(`${third.pid}@`))).toBe(true);
-    expect(identities.some((id) => id.startsWith(`${second!.pid}@`))).toBe(true);
+    expect(identities.some((id) => id.startsWith(`${second.pid}@`))).toBe(true);
 
-    const report = await checkPromises(engine.sql, engine.sim.world, { tier: 'low', checkedSince: sweepStart.toISOString() });
+    const report = await checkPromises(engine.sql, engine.sim, { tier: 'low', checkedSince: sweepStart.toISOString() });
     expect(brokenPromises(report)).toEqual({});
     expect(report).toMatchObject({ wallets: WALLETS, walletsChecked: WALLETS, walletReads: 2 * WALLETS, batches: 2 * BATCHES });
     // The world moved between the two reads: some history rows are real changes, not first observations.
