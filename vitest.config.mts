@@ -10,7 +10,10 @@ export const UNIT_TESTS = [
   'test/budget.test.ts',
   'test/cli-output.test.ts',
   'test/config.test.ts',
+  'test/migrations.test.ts',
   'test/pacer.test.ts',
+  'test/redact.test.ts',
+  'test/rpc.test.ts',
   'test/simulator.test.ts',
   'test/replay/**/*.test.ts',
 ];
