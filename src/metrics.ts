@@ -97,6 +97,12 @@ new Gauge({
   },
 });
 
+const rpcBudget = new Gauge({
+  name: 'balance_tracker_rpc_max_rps',
+  help: "The RPC budget (RPC_MAX_RPS): the RPC task queue's rate limit, for all workers together.",
+  registers: [registry],
+});
+
 export function recordRpcRequest(method: string, outcome: RpcOutcome): void {
   rpcRequests.inc({ method, outcome });
 }
@@ -194,6 +200,8 @@ export interface MetricsServerOptions {
   stalenessTtlMs?: number;
   /** The Temporal SDK's own exporter (http://127.0.0.1:PORT/metrics), appended to every scrape. */
   sdkMetricsUrl?: string | null;
+  /** RPC_MAX_RPS, exported so dashboards can show the budget's use. */
+  rpcMaxRps?: number;
 }
 
 export interface MetricsServer {
@@ -231,6 +239,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       walletsChanged.inc({ tier }, 0);
     }
   }
+  if (options.rpcMaxRps !== undefined) rpcBudget.set(options.rpcMaxRps);
   const cache = options.sql
     ? new StalenessCache(
         options.sql,

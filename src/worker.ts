@@ -164,8 +164,8 @@ export async function runWorker(config: Config): Promise<void> {
     await migrate(sql);
     const genesisHash = await checkCluster(sql, { rpcUrl: requireRpcUrl(config), timeoutMs: config.rpcTimeoutMs });
     if (config.metricsPort !== null) {
-      metrics = await startMetricsServer({ port: config.metricsPort, sql, tierIntervalsMs: config.tierIntervalsMs, sdkMetricsUrl });
-      log.info('metrics served on /metrics', { port: metrics.port });
+      metrics = await startMetricsServer({ port: config.metricsPort, sql, tierIntervalsMs: config.tierIntervalsMs, sdkMetricsUrl, rpcMaxRps: config.rpcMaxRps });
+      log.info('metrics served on /metrics', { port: metrics.port, url: metrics.url });
     }
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
     // Before the workers exist: a failure here must not leave workers holding the connection.
