@@ -149,7 +149,7 @@ describe('balance-tracker CLI', () => {
 
   describe('help and usage', () => {
     it('--help works on the program, each group and each command', async () => {
-      const paths = ['', 'wallets', 'tiers', 'wallets add', 'wallets import', 'wallets remove', 'wallets list', 'wallets show', 'tiers promote', 'tiers interval', 'status', 'worker'];
+      const paths = ['', 'wallets', 'tiers', 'wallets add', 'wallets import', 'wallets remove', 'wallets list', 'wallets show', 'wallets history', 'wallets check', 'tiers promote', 'tiers interval', 'status', 'worker'];
       const results = await cliAll(paths.map((p) => [...p.split(' ').filter(Boolean), '--help']));
       results.forEach((result, i) => {
         const path = paths[i]!;
@@ -470,6 +470,52 @@ describe('balance-tracker CLI', () => {
       expect(lines(result.stderr)[0]).toMatch(/invalid address "x+": too long: 50 characters/);
       expect(await tierOf(target)).toBe('high');
       expect((await engine.progress('medium')).promotions).toHaveLength(before);
+    });
+  });
+
+  describe('wallets check and history', () => {
+    it('check reads wallets now through the service and prints and stores what it found', async () => {
+      const target = swept[5]!;
+      const [before] = await engine.sql<{ lamports: string; slot: bigint }[]>`SELECT lamports::text AS lamports, slot FROM wallets WHERE address = ${target}`;
+      const lamports = BigInt(before!.lamports) + 1_234_567n;
+      engine.sim.world.setBalance(target, lamports);
+      engine.sim.world.advance(2, { changes: false });
+      const result = await cli(['wallets', 'check', target, swept[6]!]);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      const rows = lines(result.stdout);
+      expect(rows[0]).toMatch(/^ADDRESS\s+TIER\s+SOL\s+SLOT\s+CHECKED\s+CHANGED$/);
+      expect(rows.find((r) => r.startsWith(target))).toMatch(new RegExp(`^${target}\\s+high\\s+${formatSol(lamports).replace('.', '\\.')}\\s+\\d+\\s+`));
+      // Adjacent ids of one tier share one call.
+      expect(rows.at(-1)).toBe('read 2 wallets with 1 RPC call; 1 changed');
+      const [after] = await engine.sql<{ lamports: string; slot: bigint }[]>`SELECT lamports::text AS lamports, slot FROM wallets WHERE address = ${target}`;
+      expect(BigInt(after!.lamports)).toBe(lamports);
+      expect(BigInt(after!.slot)).toBeGreaterThan(BigInt(before!.slot));
+
+      const untracked = testAddresses(1, 'cli-check-untracked')[0]!;
+      const refused = await cli(['wallets', 'check', untracked]);
+      expect(refused.code).toBe(2);
+      expect(lines(refused.stderr)).toEqual([`error: not tracked: ${untracked} (add with: balance-tracker wallets add <address…>); nothing was read`]);
+    });
+
+    it('history exports every change of a wallet, oldest first, as text, CSV and JSON', async () => {
+      const target = swept[5]!;
+      const [wallet] = await engine.sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ${target}`;
+      const stored = await engine.sql<{ slot: bigint; lamports: string; previous: string | null }[]>`
+        SELECT slot, lamports::text AS lamports, previous_lamports::text AS previous FROM balance_changes WHERE wallet_id = ${wallet!.id.toString()}::bigint ORDER BY slot`;
+      expect(stored.length).toBeGreaterThanOrEqual(2);
+      const csv = await cli(['wallets', 'history', target, '--csv']);
+      expect(csv).toMatchObject({ code: 0, stderr: '' });
+      const csvRows = lines(csv.stdout);
+      expect(csvRows[0]).toBe('slot,lamports,previous_lamports,sol,observed_at');
+      expect(csvRows.slice(1).map((r) => r.split(',').slice(0, 3).join(','))).toEqual(stored.map((r) => `${r.slot},${r.lamports},${r.previous ?? ''}`));
+      const json = JSON.parse((await cli(['wallets', 'history', target, '--json'])).stdout) as { lamports: string }[];
+      expect(json.map((r) => r.lamports)).toEqual(stored.map((r) => r.lamports));
+      const text = await cli(['wallets', 'history', target]);
+      expect(lines(text.stdout)).toHaveLength(stored.length + 1);
+      const whaleCsv = lines((await cli(['wallets', 'history', whale, '--csv'])).stdout);
+      expect(whaleCsv[1]).toMatch(new RegExp(`^\\d+,${WHALE_LAMPORTS},,`));
+      const bad = await cli(['wallets', 'history', 'not-an-address']);
+      expect(bad.code).toBe(2);
     });
   });
 

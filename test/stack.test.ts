@@ -90,6 +90,12 @@ describe('npm start', () => {
     expect(stack.stderr()).toContain('solana balance tracker is running.');
     expect(stack.stderr()).toContain(`Temporal log:     ${join(dataDir, 'temporal.log')}`);
     expect(simulator.demoWalletsAdded).toBe(3_000);
+    // The demo wallets are pinned to their tiers, a third each: re-tiering does not undo the demo.
+    const sql = connect(db.url, { max: 1 });
+    const pinned = await sql<{ tier: string; n: bigint }[]>`
+      SELECT tier, count(*) AS n FROM wallets WHERE pinned_until > now() + interval '50 years' GROUP BY tier ORDER BY tier`;
+    await sql.end();
+    expect(pinned.map((r) => [r.tier, Number(r.n)])).toEqual([['high', 1_000], ['low', 1_000], ['medium', 1_000]]);
     // The RPC worker serves no workflows by design: the SDK's warning about it is not shown.
     expect(stack.stderr()).not.toContain('No workflows registered');
 

@@ -7,6 +7,8 @@ import { redactText } from '../redact';
 import { type CommandSpec, commandHelp, groupHelp, parseCommand, PROGRAM } from './args';
 import { CONNECT_TIMEOUT_MS, Context, describeQueryError } from './context';
 import { CliError, EXIT, oneLine, UsageError } from './errors';
+import { walletsCheck } from './check';
+import { walletsHistory } from './history';
 import { walletsImport } from './import';
 import { statusCommand } from './status';
 import { tiersInterval } from './tier-interval';
@@ -14,7 +16,7 @@ import { tiersPromote } from './tiers';
 import { walletsAdd, walletsList, walletsRemove, walletsShow } from './wallets';
 import { workerCommand } from './worker';
 
-export const COMMANDS: CommandSpec[] = [walletsAdd, walletsImport, walletsRemove, walletsList, walletsShow, tiersPromote, tiersInterval, statusCommand, workerCommand];
+export const COMMANDS: CommandSpec[] = [walletsAdd, walletsImport, walletsRemove, walletsList, walletsShow, walletsHistory, walletsCheck, tiersPromote, tiersInterval, statusCommand, workerCommand];
 
 const GROUPS: Record<string, string> = {
   wallets: 'Manage the wallets whose balances are tracked.',
