@@ -116,6 +116,9 @@ describe('npm start', () => {
         if (tiers.length < 3) await new Promise((r) => setTimeout(r, 200));
       }
       expect(tiers.sort()).toEqual(['balance-tier-high', 'balance-tier-low', 'balance-tier-medium']);
+      // Readable in the Web UI's list: a static summary, not only an id.
+      const described = await client.workflow.getHandle('balance-tier-high').describe();
+      expect(await described.staticSummary()).toBe("high tier: sweeps on balance-sweep-high's ticks, answers the progress query");
     } finally {
       await connection.close();
     }
