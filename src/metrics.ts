@@ -73,6 +73,19 @@ new Gauge({
 });
 
 new Gauge({
+  name: 'balance_tracker_tier_stale',
+  help: "1 when the tier's stalest wallet was checked longer ago than twice the tier's interval (TIER_<TIER>_INTERVAL): sweeps are not keeping up, the schedule is paused, or the node lags; else 0.",
+  labelNames: ['tier'] as const,
+  registers: [registry],
+  async collect() {
+    const cache = staleness;
+    const ages = await cache?.get();
+    if (!cache || !ages) return;
+    for (const tier of TIERS) this.set({ tier }, (ages[tier]?.stalestAgeSeconds ?? 0) * 1000 > cache.staleAfterMs[tier] ? 1 : 0);
+  },
+});
+
+new Gauge({
   name: 'balance_tracker_wallets',
   help: 'Tracked wallets by tier (those set aside as invalid left out).',
   labelNames: ['tier'] as const,
@@ -82,6 +95,12 @@ new Gauge({
     if (!ages) return;
     for (const tier of TIERS) this.set({ tier }, ages[tier]?.wallets ?? 0);
   },
+});
+
+const rpcBudget = new Gauge({
+  name: 'balance_tracker_rpc_max_rps',
+  help: "The RPC budget (RPC_MAX_RPS): the RPC task queue's rate limit, for all workers together.",
+  registers: [registry],
 });
 
 export function recordRpcRequest(method: string, outcome: RpcOutcome): void {
@@ -113,9 +132,13 @@ class StalenessCache {
   private tookMs = 0;
   private running: Promise<void> | null = null;
 
+  /**
+   * `staleAfterMs`: twice each tier's interval. It is also where the query first looks: a
+   * wallet older than that is stale whatever its exact age.
+   */
   constructor(
     private readonly sql: Sql,
-    private readonly horizonsMs: Record<Tier, number>,
+    readonly staleAfterMs: Record<Tier, number>,
     private readonly ttlMs: number,
   ) {}
 
@@ -126,7 +149,7 @@ class StalenessCache {
       const start = Object.fromEntries(
         TIERS.map((t): [Tier, StalenessStart] => {
           const oldest = this.value?.[t]?.oldest;
-          return [t, oldest ? { since: oldest } : { horizonMs: this.horizonsMs[t] }];
+          return [t, oldest ? { since: oldest } : { horizonMs: this.staleAfterMs[t] }];
         }),
       ) as Record<Tier, StalenessStart>;
       try {
@@ -171,12 +194,14 @@ export interface MetricsServerOptions {
   host?: string;
   /** Enables the staleness gauges. */
   sql?: Sql;
-  /** How far back the staleness query looks first, per tier: two tier intervals is plenty. */
+  /** The tiers' intervals: a tier is stale past twice its interval, and the staleness query looks that far back first. */
   tierIntervalsMs?: Record<Tier, number>;
   /** How long a staleness result is reused. Default 15 s. */
   stalenessTtlMs?: number;
   /** The Temporal SDK's own exporter (http://127.0.0.1:PORT/metrics), appended to every scrape. */
   sdkMetricsUrl?: string | null;
+  /** RPC_MAX_RPS, exported so dashboards can show the budget's use. */
+  rpcMaxRps?: number;
 }
 
 export interface MetricsServer {
@@ -214,6 +239,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       walletsChanged.inc({ tier }, 0);
     }
   }
+  if (options.rpcMaxRps !== undefined) rpcBudget.set(options.rpcMaxRps);
   const cache = options.sql
     ? new StalenessCache(
         options.sql,

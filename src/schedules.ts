@@ -42,6 +42,8 @@ export async function ensureSchedules(client: Client, config: Config): Promise<s
         { key: KIND_KEY, value: 'sweep' },
       ],
       memo: { tier, purpose: `asks balance-tier-${tier} to sweep` },
+      // The Web UI's list shows it in place of a bare workflow id.
+      staticSummary: `${tier} tier: schedule tick, asks balance-tier-${tier} to sweep`,
     },
     policies: {
       // Ticks only ask the tier workflow to sweep; it coalesces them. After downtime one
@@ -62,6 +64,7 @@ export async function ensureSchedules(client: Client, config: Config): Promise<s
         taskQueue: config.temporal.taskQueue,
         typedSearchAttributes: [{ key: KIND_KEY, value: 'retier' }],
         memo: { purpose: 'moves wallets between tiers by how often their balance changes' },
+        staticSummary: 're-tiering: moves wallets between tiers by how often their balance changes',
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     });
@@ -71,15 +74,46 @@ export async function ensureSchedules(client: Client, config: Config): Promise<s
   return created;
 }
 
-/** The schedule as operators left it, or null when there is none. */
-export async function readScheduleState(client: Client, tier: Tier): Promise<ScheduleState | null> {
+export interface ScheduleView extends ScheduleState {
+  /** When the schedule next starts a sweep (Temporal's next action time); null when paused or none. */
+  nextActionAt: string | null;
+}
+
+/** Temporal refuses shorter intervals; a sweep more often than each second is not useful either. */
+export const MIN_TIER_INTERVAL_MS = 1_000;
+
+/**
+ * Changes a tier's schedule interval through the SDK's read-modify-write: the action (memo,
+ * search attributes, input, static summary), the policies (catch-up window, overlap), the
+ * state (paused, note) and the schedule's memo stay as they are. Returns the previous interval.
+ */
+export async function setTierInterval(client: Client, tier: Tier, intervalMs: number): Promise<number> {
+  if (!Number.isInteger(intervalMs) || intervalMs < MIN_TIER_INTERVAL_MS) throw new RangeError(`interval must be at least ${MIN_TIER_INTERVAL_MS} ms`);
+  let previousMs = 0;
+  await client.schedule.getHandle(tierScheduleId(tier)).update((previous) => {
+    const [first, ...rest] = previous.spec.intervals ?? [];
+    previousMs = first?.every ?? 0;
+    return { ...previous, spec: { ...previous.spec, intervals: [{ ...first, every: intervalMs }, ...rest] } };
+  });
+  return previousMs;
+}
+
+/** The schedule as operators left it, with its next action time, or null when there is none. */
+export async function describeTierSchedule(client: Client, tier: Tier): Promise<ScheduleView | null> {
   try {
     const description = await client.schedule.getHandle(tierScheduleId(tier)).describe();
     const interval = description.spec.intervals?.[0];
     if (!interval) return null;
-    return { paused: description.state.paused, intervalMs: interval.every, note: description.state.note ?? '' };
+    const next = description.state.paused ? undefined : description.info.nextActionTimes[0];
+    return { paused: description.state.paused, intervalMs: interval.every, note: description.state.note ?? '', nextActionAt: next?.toISOString() ?? null };
   } catch (error) {
     if (error instanceof ScheduleNotFoundError) return null;
     throw error;
   }
+}
+
+/** The schedule as operators left it, or null when there is none. */
+export async function readScheduleState(client: Client, tier: Tier): Promise<ScheduleState | null> {
+  const view = await describeTierSchedule(client, tier);
+  return view && { paused: view.paused, intervalMs: view.intervalMs, note: view.note };
 }

@@ -17,6 +17,8 @@ function startOptions(config: Config, tier: Tier) {
       { key: KIND_KEY, value: 'tier' },
     ],
     memo: { tier, purpose: `keeps the ${tier} tier's balances fresh` },
+    // Shown in the Web UI's workflow list.
+    staticSummary: `${tier} tier: sweeps on balance-sweep-${tier}'s ticks, answers the progress query`,
   };
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type LogLevel as SdkLogLevel, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, createRpcActivities, type ActivityDeps } from '../activities';
+import { checkCluster } from './cluster';
 import type { Config, LogLevel } from './config';
 import { connect, type Sql } from './db/client';
 import { migrate } from './db/migrate';
@@ -33,6 +34,9 @@ const quietBundlerLogger = {
   error: (message: string) => log.error(message),
 };
 
+/** The RPC worker serves activities only, by design. */
+const EXPECTED_SDK_WARNINGS = ['No workflows registered, not polling for workflow tasks'];
+
 const SDK_LEVELS: Record<LogLevel, SdkLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
 /** Null until installRuntime; then the SDK's own Prometheus exporter, or null when it has none. */
 let runtimeMetricsUrl: string | null | undefined;
@@ -59,6 +63,11 @@ export function installRuntime(level: LogLevel, options: RuntimeOptions = {}): {
       // LOG_LEVEL; the SDK's per-task chatter ("Activity started", ...) only when it is debug.
       const sdkChatter = meta?.sdkComponent === 'worker' || meta?.sdkComponent === 'core';
       if (sdkChatter && level !== 'debug' && (entryLevel === 'INFO' || entryLevel === 'DEBUG' || entryLevel === 'TRACE')) return;
+      // Warnings about a set-up that is intended (the RPC worker has no workflows) are debug.
+      if (entryLevel === 'WARN' && EXPECTED_SDK_WARNINGS.some((expected) => message.startsWith(expected))) {
+        if (level === 'debug') log.debug(message, { source: 'temporal' });
+        return;
+      }
       // The task token is a capability (it can complete the activity) and only noise in a log.
       const { taskToken: _taskToken, ...rest } = meta ?? {};
       const fields = { source: 'temporal', ...rest };
@@ -161,20 +170,32 @@ export async function runWorker(config: Config): Promise<void> {
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   try {
     await migrate(sql);
+    const genesisHash = await checkCluster(sql, { rpcUrl: requireRpcUrl(config), timeoutMs: config.rpcTimeoutMs });
     if (config.metricsPort !== null) {
-      metrics = await startMetricsServer({ port: config.metricsPort, sql, tierIntervalsMs: config.tierIntervalsMs, sdkMetricsUrl });
-      log.info('metrics served on /metrics', { port: metrics.port });
+      metrics = await startMetricsServer({ port: config.metricsPort, sql, tierIntervalsMs: config.tierIntervalsMs, sdkMetricsUrl, rpcMaxRps: config.rpcMaxRps });
+      log.info('metrics served on /metrics', { port: metrics.port, url: metrics.url });
     }
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
     // Before the workers exist: a failure here must not leave workers holding the connection.
     const created = await ensureSchedules(client, config);
     await startTierWorkflows(client, config);
     const workers = await createWorkers({ config, sql, client, connection });
-    log.info('worker running', { taskQueue: config.temporal.taskQueue, rpcTaskQueue: config.temporal.rpcTaskQueue, schedulesCreated: created });
-    const stop = () => workers.shutdown();
+    log.info('worker running', { taskQueue: config.temporal.taskQueue, rpcTaskQueue: config.temporal.rpcTaskQueue, schedulesCreated: created, genesisHash, pid: process.pid });
+    let stopSignal: string | null = null;
+    const stop = (signal: NodeJS.Signals) => {
+      stopSignal = signal;
+      log.info('worker stopping', { signal });
+      workers.shutdown();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    await workers.run();
+    try {
+      await workers.run();
+      log.info('worker stopped', { signal: stopSignal });
+    } catch (error) {
+      log.error('worker stopped', { error });
+      throw error;
+    }
   } finally {
     await metrics?.close();
     await clientConnection.close();

@@ -20,40 +20,13 @@ import { newReports } from '../src/cli/tiers';
 import type { PromotionReport } from '../workflows/definitions';
 import { type Engine, startEngine } from './helpers/engine';
 import { testAddresses } from './helpers/addresses';
+import { type CliResult, runCli } from './helpers/cli';
 
 const ROOT = join(__dirname, '..');
-const BIN = join(ROOT, 'bin', 'balance-tracker.js');
-/** A child that outlives this is killed: a hang fails the test instead of stalling the run. */
-const CHILD_TIMEOUT_MS = 90_000;
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 let baseEnv: Record<string, string> = {};
 
 function cli(args: string[], options: { env?: Record<string, string>; stdin?: string | Buffer } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...baseEnv, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.stdin ?? '');
-  });
+  return runCli(args, { ...baseEnv, ...options.env }, options.stdin);
 }
 
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
@@ -181,7 +154,7 @@ describe('balance-tracker CLI', () => {
 
   describe('help and usage', () => {
     it('--help works on the program, each group and each command', async () => {
-      const paths = ['', 'wallets', 'tiers', 'wallets add', 'wallets import', 'wallets remove', 'wallets list', 'wallets show', 'tiers promote', 'status', 'worker'];
+      const paths = ['', 'wallets', 'tiers', 'wallets add', 'wallets import', 'wallets remove', 'wallets list', 'wallets show', 'wallets history', 'wallets check', 'tiers promote', 'tiers interval', 'status', 'worker'];
       const results = await cliAll(paths.map((p) => [...p.split(' ').filter(Boolean), '--help']));
       results.forEach((result, i) => {
         const path = paths[i]!;
@@ -513,6 +486,52 @@ describe('balance-tracker CLI', () => {
     });
   });
 
+  describe('wallets check and history', () => {
+    it('check reads wallets now through the service and prints and stores what it found', async () => {
+      const target = swept[5]!;
+      const [before] = await engine.sql<{ lamports: string; slot: bigint }[]>`SELECT lamports::text AS lamports, slot FROM wallets WHERE address = ${target}`;
+      const lamports = BigInt(before!.lamports) + 1_234_567n;
+      engine.sim.world.setBalance(target, lamports);
+      engine.sim.world.advance(2, { changes: false });
+      const result = await cli(['wallets', 'check', target, swept[6]!]);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      const rows = lines(result.stdout);
+      expect(rows[0]).toMatch(/^ADDRESS\s+TIER\s+SOL\s+SLOT\s+CHECKED\s+CHANGED$/);
+      expect(rows.find((r) => r.startsWith(target))).toMatch(new RegExp(`^${target}\\s+high\\s+${formatSol(lamports).replace('.', '\\.')}\\s+\\d+\\s+`));
+      // Adjacent ids of one tier share one call.
+      expect(rows.at(-1)).toBe('read 2 wallets with 1 RPC call; 1 changed');
+      const [after] = await engine.sql<{ lamports: string; slot: bigint }[]>`SELECT lamports::text AS lamports, slot FROM wallets WHERE address = ${target}`;
+      expect(BigInt(after!.lamports)).toBe(lamports);
+      expect(BigInt(after!.slot)).toBeGreaterThan(BigInt(before!.slot));
+
+      const untracked = testAddresses(1, 'cli-check-untracked')[0]!;
+      const refused = await cli(['wallets', 'check', untracked]);
+      expect(refused.code).toBe(2);
+      expect(lines(refused.stderr)).toEqual([`error: not tracked: ${untracked} (add with: balance-tracker wallets add <address…>); nothing was read`]);
+    });
+
+    it('history exports every change of a wallet, oldest first, as text, CSV and JSON', async () => {
+      const target = swept[5]!;
+      const [wallet] = await engine.sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ${target}`;
+      const stored = await engine.sql<{ slot: bigint; lamports: string; previous: string | null }[]>`
+        SELECT slot, lamports::text AS lamports, previous_lamports::text AS previous FROM balance_changes WHERE wallet_id = ${wallet!.id.toString()}::bigint ORDER BY slot`;
+      expect(stored.length).toBeGreaterThanOrEqual(2);
+      const csv = await cli(['wallets', 'history', target, '--csv']);
+      expect(csv).toMatchObject({ code: 0, stderr: '' });
+      const csvRows = lines(csv.stdout);
+      expect(csvRows[0]).toBe('slot,lamports,previous_lamports,sol,observed_at');
+      expect(csvRows.slice(1).map((r) => r.split(',').slice(0, 3).join(','))).toEqual(stored.map((r) => `${r.slot},${r.lamports},${r.previous ?? ''}`));
+      const json = JSON.parse((await cli(['wallets', 'history', target, '--json'])).stdout) as { lamports: string }[];
+      expect(json.map((r) => r.lamports)).toEqual(stored.map((r) => r.lamports));
+      const text = await cli(['wallets', 'history', target]);
+      expect(lines(text.stdout)).toHaveLength(stored.length + 1);
+      const whaleCsv = lines((await cli(['wallets', 'history', whale, '--csv'])).stdout);
+      expect(whaleCsv[1]).toMatch(new RegExp(`^\\d+,${WHALE_LAMPORTS},,`));
+      const bad = await cli(['wallets', 'history', 'not-an-address']);
+      expect(bad.code).toBe(2);
+    });
+  });
+
   describe('status', () => {
     it('prints every tier with its interval, paused or not, wallets and last sweep', async () => {
       await engine.client.schedule.getHandle(tierScheduleId('high')).unpause();
@@ -520,13 +539,17 @@ describe('balance-tracker CLI', () => {
       const result = await cli(['status']);
       expect(result).toMatchObject({ code: 0, stderr: '' });
       const rows = lines(result.stdout);
-      expect(rows[0]).toMatch(/^TIER\s+INTERVAL\s+PAUSED\s+WALLETS\s+CURRENT SWEEP\s+LAST SWEEP\s+CHECKED\s+CHANGED\s+RPC CALLS\s+ERRORS$/);
+      expect(rows[0]).toMatch(/^TIER\s+INTERVAL\s+PAUSED\s+NEXT SWEEP\s+WALLETS\s+NEVER READ\s+STALEST\s+CURRENT SWEEP\s+RETRYING\s+LAST SWEEP\s+CHECKED\s+CHANGED\s+RPC CALLS\s+ERRORS$/);
       const high = rows.find((r) => r.startsWith('high '))!;
-      const [highWallets] = await engine.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM wallets WHERE tier = 'high'`;
+      const [highWallets] = await engine.sql<{ n: bigint; unread: bigint }[]>`
+        SELECT count(*) AS n, count(*) FILTER (WHERE lamports IS NULL AND invalid_reason IS NULL) AS unread FROM wallets WHERE tier = 'high'`;
+      const count = (n: bigint) => Number(n).toLocaleString('en-US');
       // The one high sweep checked the 151 swept wallets with 2 RPC calls; one was set aside since.
-      expect(high).toMatch(new RegExp(`^high\\s+47h\\s+no\\s+${Number(highWallets!.n).toLocaleString('en-US')}\\s+idle\\s+\\S+\\s+151\\s+151\\s+2\\s+1 set aside$`));
-      expect(rows.find((r) => r.startsWith('medium '))).toMatch(/^medium\s+2d\s+yes\s+[\d,]+\s+idle\s+-/);
-      expect(rows.find((r) => r.startsWith('low '))).toMatch(/^low\s+49h\s+yes\s+[\d,]+\s+idle/);
+      expect(high).toMatch(
+        new RegExp(`^high\\s+47h\\s+no\\s+in \\d+h\\d\\dm\\s+${count(highWallets!.n)}\\s+${count(highWallets!.unread)}\\s+\\S+\\s+idle\\s+0\\s+\\d\\d:\\d\\d:\\d\\dZ, \\S+\\s+151\\s+151\\s+2\\s+1 set aside$`),
+      );
+      expect(rows.find((r) => r.startsWith('medium '))).toMatch(/^medium\s+2d\s+yes\s+paused\s+[\d,]+\s+[\d,]+\s+\S+\s+idle\s+0\s+-/);
+      expect(rows.find((r) => r.startsWith('low '))).toMatch(/^low\s+49h\s+yes\s+paused\s+[\d,]+\s+[\d,]+\s+\S+\s+idle/);
       expect(result.stdout).toContain('high: 1 wallets set aside as invalid');
       expect(result.stdout).toContain('medium: schedule paused: paused by the cli test');
     });
@@ -542,8 +565,10 @@ describe('balance-tracker CLI', () => {
       expect(high).toMatchObject({
         workflow: 'running',
         problem: null,
-        schedule: { id: 'balance-sweep-high', intervalMs: 47 * 3_600_000, paused: false },
+        schedule: { id: 'balance-sweep-high', intervalMs: 47 * 3_600_000, paused: false, nextActionAt: expect.stringMatching(/^\d{4}-/) },
         wallets: { setAside: 1 },
+        stale: false,
+        retrying: { retrying: 0, lastError: null },
         progress: { tier: 'high', lastSweep: { due: 151, walletsChecked: 151, walletsChanged: 151, rpcCalls: 2, batchesFailed: 0 } },
       });
       const [counts] = await engine.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM wallets WHERE tier = 'low'`;

@@ -2,6 +2,7 @@
 // staleness gauges, the Temporal SDK's runtime metrics behind them, and no secret anywhere.
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
@@ -149,6 +150,31 @@ describe('metrics', () => {
     expect(sample(samples, 'balance_tracker_stalest_wallet_age_seconds', { tier: 'medium' })).toBe(0);
   });
 
+  it('flags a tier whose stalest wallet is older than twice its interval', async () => {
+    const interval = engine.config.tierIntervalsMs.medium;
+    const [address] = testAddresses(1, 'metrics-stale');
+    await engine.sql`INSERT INTO wallets (address, tier, tier_since) VALUES (${address!}, 'medium', now() - ${(3 * interval) / 1000} * interval '1 second')`;
+    // A scrape answers from the previous query and refreshes behind it (at most every 20 query
+    // durations): a later scrape sees the wallet.
+    const staleness = async (tier: Tier, expected: number) => {
+      let value = -1;
+      for (let i = 0; i < 40 && value !== expected; i++) {
+        value = sample((await scrape(metrics.url)).samples, 'balance_tracker_tier_stale', { tier });
+        if (value !== expected) await new Promise((r) => setTimeout(r, 250));
+      }
+      return value;
+    };
+    try {
+      expect(await staleness('medium', 1)).toBe(1);
+      const { samples } = await scrape(metrics.url);
+      expect(sample(samples, 'balance_tracker_tier_stale', { tier: 'low' })).toBe(0);
+      expect(samples.has('balance_tracker_tier_stale{tier="high"}')).toBe(true);
+    } finally {
+      await engine.sql`DELETE FROM wallets WHERE address = ${address!}`;
+    }
+    expect(await staleness('medium', 0)).toBe(0);
+  });
+
   it('computes the stalest age exactly as the per-wallet definition, whatever horizon it starts from', async () => {
     // A wallet moved into the tier after its last check counts from the move; a wallet set
     // aside is never checked again and does not count.
@@ -191,6 +217,13 @@ describe('metrics', () => {
   });
 });
 
+/** Every metric name the Grafana dashboard (deploy/) queries. */
+function dashboardMetrics(): string[] {
+  const dashboard = JSON.parse(readFileSync(join(__dirname, '..', 'deploy', 'grafana-dashboard.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+  const names = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(?:balance_tracker|temporal)_[a-z0-9_]+/g) ?? []));
+  return [...new Set(names)].sort();
+}
+
 describe('the worker process with METRICS_PORT', () => {
   it('serves our metrics and the SDK\'s on that port until it is stopped', async () => {
     const port = await freeLocalPort();
@@ -212,6 +245,16 @@ describe('the worker process with METRICS_PORT', () => {
     });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const scrapeText = () => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+    const until = async (what: string, ok: () => Promise<boolean>) => {
+      for (let i = 0; i < 300; i++) {
+        if (await ok()) return;
+        if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const names = [...new Set((await scrapeText()).split('\n').filter((l) => l.startsWith('temporal_workflow')).map((l) => l.split('{')[0]))];
+      throw new Error(`no ${what} in the worker's metrics: ${names.join(', ')}`);
+    };
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       let text = '';
@@ -223,7 +266,22 @@ describe('the worker process with METRICS_PORT', () => {
       expect(text).toMatch(/^# TYPE balance_tracker_wallets_checked_total counter$/m);
       expect(text).toMatch(/^balance_tracker_stalest_wallet_age_seconds\{tier="high"\} /m);
       expect(text).toMatch(/^temporal_worker_task_slots_available\{.*\}/m);
+      expect(text).toMatch(/^balance_tracker_rpc_max_rps 50$/m);
+      expect(text).toMatch(/^balance_tracker_tier_stale\{tier="high"\} 0$/m);
       expect(text).not.toContain(API_KEY);
+
+      // A sweep whose first attempts fail, so the SDK's per-activity and per-workflow series
+      // exist too; then every metric the dashboard queries must be in a scrape.
+      await addWallets(engine.sql, engine.sim.world.addresses(0, 10) as Address[], 'high');
+      engine.sim.setKnobs({ errorRate: 1 });
+      await requestTierSweep(engine.client, engine.config, 'high', 'dashboard metrics');
+      await until('a failed checkBatch attempt', async () => /^temporal_activity_execution_failed_total\{.*activity_type="checkBatch"/m.test(await scrapeText()));
+      engine.sim.setKnobs({ errorRate: 0 });
+      await engine.waitForSweeps('high', 1);
+      await until('a finished batch child', async () => /^temporal_workflow_endtoend_latency_bucket\{.*workflow_type="batchWorkflow"/m.test(await scrapeText()));
+      const scraped = await scrapeText();
+      const missing = dashboardMetrics().filter((name) => !new RegExp(`^${name}(\\{| )`, 'm').test(scraped));
+      expect(missing).toEqual([]);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(stderr).not.toContain(API_KEY);

@@ -8,6 +8,7 @@ import { addWallets } from '../src/db/wallets';
 import { ensureSchedules, readScheduleState } from '../src/schedules';
 import { startTierWorkflows } from '../src/tier-control';
 import { ensureTctl, ensureTemporalCli } from '../src/toolchain/binaries';
+import { runCli } from './helpers/cli';
 import { type Engine, startEngine } from './helpers/engine';
 
 const run = promisify(execFile);
@@ -56,31 +57,87 @@ describe('tier schedules', () => {
     await engine.waitForSweeps('high', before + 1);
   });
 
-  it('an interval update through the Temporal CLI changes the cadence and what counts as due', async () => {
+  /** What `temporal schedule describe` shows of the schedule, besides its spec and run info. */
+  const shape = async () => {
     const described = JSON.parse(await temporal('schedule', 'describe', '--schedule-id', SCHEDULE, '--output', 'json'));
-    expect(described.schedule.spec.interval[0].interval).toBe('3600s');
-    // `schedule update` replaces the whole schedule, so the action is given again.
-    await temporal(
-      'schedule', 'update', '--schedule-id', SCHEDULE, '--interval', '2s',
-      '--workflow-id', SCHEDULE, '--type', 'sweepTickWorkflow', '--task-queue', engine.config.temporal.taskQueue,
-      '--input', '{"tier":"high"}', '--overlap-policy', 'BufferOne',
-    );
-    const before = await sweeps();
-    const progress = await engine.waitForSweeps('high', before + 2, 30_000);
+    const { spec, ...rest } = described.schedule;
+    // An empty priority (no priority set) is shown or not depending on who wrote the action last.
+    const action = rest.action.startWorkflow;
+    if (action.priority && Object.keys(action.priority).length === 0) delete action.priority;
+    return { interval: spec.interval[0].interval as string, schedule: rest, memo: described.memo, searchAttributes: described.searchAttributes ?? null };
+  };
+
+  it('`balance-tracker tiers interval` changes only the interval, and the cadence and what counts as due follow', async () => {
+    const before = await shape();
+    expect(before.interval).toBe('3600s');
+    expect(before.schedule.policies).toEqual({ overlapPolicy: 'SCHEDULE_OVERLAP_POLICY_BUFFER_ONE', catchupWindow: '60s' });
+    expect(before.schedule.action.startWorkflow.memo.fields).toHaveProperty('purpose');
+    expect(before.schedule.action.startWorkflow.userMetadata.summary).toBeDefined();
+    const env = { TEMPORAL_ADDRESS: engine.config.temporal.address, DATABASE_URL: engine.config.databaseUrl, TASK_QUEUE: engine.config.temporal.taskQueue };
+    const result = await runCli(['tiers', 'interval', 'high', '2s'], env);
+    expect(result).toMatchObject({ code: 0, stderr: '', stdout: 'balance-sweep-high: interval 1h -> 2s; the rest of the schedule is unchanged\n' });
+    const after = await shape();
+    expect(after.interval).toBe('2s');
+    expect(after.schedule).toEqual(before.schedule);
+    expect(after.memo).toEqual(before.memo);
+    expect(after.searchAttributes).toEqual(before.searchAttributes);
+    const sweepsBefore = await sweeps();
+    const progress = await engine.waitForSweeps('high', sweepsBefore + 2, 30_000);
     expect(progress.intervalMs).toBe(2_000);
     expect(progress.lastSweep?.intervalMs).toBe(2_000);
+
+    // Bad input changes nothing.
+    const bad = await runCli(['tiers', 'interval', 'high', '500ms'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('at least 1s, got "500ms"');
+    const unknown = await runCli(['tiers', 'interval', 'urgent', '5s'], env);
+    expect(unknown.code).toBe(2);
+    expect((await shape()).interval).toBe('2s');
   });
 
-  it('an interval update through tctl changes the cadence too', async () => {
-    await tctl(
-      'schedule', 'update', '--sid', SCHEDULE, '--interval', '3s',
-      '--wid', SCHEDULE, '--wt', 'sweepTickWorkflow', '--tq', engine.config.temporal.taskQueue,
-      '--input', '{"tier":"high"}', '--overlap_policy', 'BufferOne',
+  it('`temporal schedule update` as the README gives it keeps the schedule intact, paused state included', async () => {
+    await temporal('schedule', 'toggle', '--schedule-id', SCHEDULE, '--pause', '--reason', 'incident');
+    const before = await shape();
+    // Every flag below restores something the update would otherwise replace (README, "Schedules").
+    await temporal(
+      'schedule', 'update', '--schedule-id', SCHEDULE, '--interval', '3s',
+      '--workflow-id', SCHEDULE, '--type', 'sweepTickWorkflow', '--task-queue', engine.config.temporal.taskQueue,
+      '--input', '{"tier":"high"}', '--overlap-policy', 'BufferOne', '--catchup-window', '1m',
+      '--memo', 'tier="high"', '--memo', 'purpose="asks balance-tier-high to sweep"',
+      '--search-attribute', 'BalanceTier="high"', '--search-attribute', 'BalanceWorkflowKind="sweep"',
+      '--static-summary', 'high tier: schedule tick, asks balance-tier-high to sweep',
+      '--paused', '--notes', 'incident',
     );
-    expect((await readScheduleState(engine.client, 'high'))?.intervalMs).toBe(3_000);
-    const before = await sweeps();
-    const progress = await engine.waitForSweeps('high', before + 2, 30_000);
-    expect(progress.lastSweep?.intervalMs).toBe(3_000);
+    const after = await shape();
+    expect(after.interval).toBe('3s');
+    // The one difference left: the CLI always sets a workflow task timeout (10 s, the SDK's default too).
+    const { workflowTaskTimeout, workflowExecutionTimeout, workflowRunTimeout, ...action } = after.schedule.action.startWorkflow;
+    expect({ workflowTaskTimeout, workflowExecutionTimeout, workflowRunTimeout }).toEqual({ workflowTaskTimeout: '10s', workflowExecutionTimeout: '0s', workflowRunTimeout: '0s' });
+    expect({ ...after.schedule, action: { startWorkflow: action } }).toEqual(before.schedule);
+    expect(after.memo).toEqual(before.memo);
+    await temporal('schedule', 'toggle', '--schedule-id', SCHEDULE, '--unpause', '--reason', 'resolved');
+    const sweepsBefore = await sweeps();
+    expect((await engine.waitForSweeps('high', sweepsBefore + 2, 30_000)).lastSweep?.intervalMs).toBe(3_000);
+  });
+
+  it('`tctl schedule update` changes the cadence but cannot keep the action\'s memo and search attributes', async () => {
+    const before = await shape();
+    await tctl(
+      'schedule', 'update', '--sid', SCHEDULE, '--interval', '2s',
+      '--wid', SCHEDULE, '--wt', 'sweepTickWorkflow', '--tq', engine.config.temporal.taskQueue,
+      '--input', '{"tier":"high"}', '--overlap_policy', 'BufferOne', '--catchup_window', '1m',
+    );
+    const after = await shape();
+    expect(after.interval).toBe('2s');
+    expect(after.schedule.policies).toEqual(before.schedule.policies);
+    const action = after.schedule.action.startWorkflow;
+    // What the README warns about: tctl has no flags for these, so the update drops them.
+    expect(action.memo).toBeUndefined();
+    expect(action.searchAttributes).toBeUndefined();
+    expect(action.userMetadata).toBeUndefined();
+    expect((await readScheduleState(engine.client, 'high'))?.intervalMs).toBe(2_000);
+    const sweepsBefore = await sweeps();
+    expect((await engine.waitForSweeps('high', sweepsBefore + 2, 30_000)).lastSweep?.intervalMs).toBe(2_000);
   });
 
   it('pause through tctl stops sweeps and shows as paused; unpause through the Temporal CLI resumes them', async () => {

@@ -7,17 +7,20 @@ import { redactText } from '../redact';
 import { type CommandSpec, commandHelp, groupHelp, parseCommand, PROGRAM } from './args';
 import { CONNECT_TIMEOUT_MS, Context, describeQueryError } from './context';
 import { CliError, EXIT, oneLine, UsageError } from './errors';
+import { walletsCheck } from './check';
+import { walletsHistory } from './history';
 import { walletsImport } from './import';
 import { statusCommand } from './status';
+import { tiersInterval } from './tier-interval';
 import { tiersPromote } from './tiers';
 import { walletsAdd, walletsList, walletsRemove, walletsShow } from './wallets';
 import { workerCommand } from './worker';
 
-export const COMMANDS: CommandSpec[] = [walletsAdd, walletsImport, walletsRemove, walletsList, walletsShow, tiersPromote, statusCommand, workerCommand];
+export const COMMANDS: CommandSpec[] = [walletsAdd, walletsImport, walletsRemove, walletsList, walletsShow, walletsHistory, walletsCheck, tiersPromote, tiersInterval, statusCommand, workerCommand];
 
 const GROUPS: Record<string, string> = {
   wallets: 'Manage the wallets whose balances are tracked.',
-  tiers: 'Move wallets between tiers (high, medium, low: how often they are checked).',
+  tiers: 'Move wallets between tiers (high, medium, low: how often they are checked), and set how often a tier is swept.',
 };
 
 const FOOTER = `

@@ -1,17 +1,21 @@
 // `status`: every tier at a glance, from live sources: the tier workflow's `progress` query,
-// the tier's Temporal Schedule, and wallet counts in Postgres.
+// the tier's Temporal Schedule (read now: paused, interval, next sweep), the tier's open batch
+// children (retrying now, last error), and wallet counts and staleness in Postgres.
 
 import { type BudgetFit, rpcBudget } from '../budget';
 import { formatDuration } from '../duration';
+import { recordedCluster } from '../db/cluster';
+import { stalestWallets } from '../db/metrics';
 import { tierCounts, type TierCounts } from '../db/reads';
 import { lastRetier, type RetierRun } from '../db/segmentation';
-import { readScheduleState, type ScheduleState } from '../schedules';
+import { describeTierSchedule, type ScheduleView } from '../schedules';
 import { TIERS, type Tier, tierScheduleId, tierWorkflowId } from '../tiers';
 import type { SweepProgress, TierProgress } from '../../workflows/definitions';
 import type { CommandSpec } from './args';
 import { type Context, describeQueryError } from './context';
 import { CliError, EXIT, oneLine } from './errors';
 import { formatCount, formatMs, renderTable, toJson } from './output';
+import { MAX_DESCRIBED_CHILDREN, type RetryingBatches, retryingBatches } from './retrying';
 import { isDeadline, tierState, type WorkflowState } from './temporal';
 
 export interface TierStatus {
@@ -21,9 +25,19 @@ export interface TierStatus {
   workflow: WorkflowState['kind'];
   /** Why the workflow is not running or not answering. */
   problem: string | null;
-  schedule: (ScheduleState & { id: string }) | null;
+  /** Read live from Temporal: paused, interval, note, next sweep due. */
+  schedule: (ScheduleView & { id: string }) | null;
   scheduleProblem: string | null;
+  /** `unread`: wallets never read yet. */
   wallets: TierCounts;
+  /** Seconds since the tier's least recently checked wallet was checked; null without wallets. */
+  stalestAgeSeconds: number | null;
+  /** The stalest wallet is older than twice the tier's interval. */
+  stale: boolean;
+  /** Open batch children and their retrying activities; null when Temporal could not say. */
+  retrying: RetryingBatches | null;
+  retryingProblem: string | null;
+  /** The tier workflow's own answer; its `paused` is as of its last sweep, `schedule.paused` is now. */
   progress: TierProgress | null;
 }
 
@@ -36,7 +50,7 @@ const DESCRIBE_PAUSE_MS = 250;
 async function schedule(ctx: Context, tier: Tier): Promise<{ schedule: TierStatus['schedule']; problem: string | null }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const state = await ctx.withDeadline((client) => readScheduleState(client, tier));
+      const state = await ctx.withDeadline((client) => describeTierSchedule(client, tier));
       return state
         ? { schedule: { id: tierScheduleId(tier), ...state }, problem: null }
         : { schedule: null, problem: `no schedule ${tierScheduleId(tier)}: a worker creates it at start-up` };
@@ -51,6 +65,8 @@ async function schedule(ctx: Context, tier: Tier): Promise<{ schedule: TierStatu
 }
 
 export interface Status {
+  /** Genesis hash of the cluster the stored balances came from; null before a worker first ran. */
+  cluster: string | null;
   tiers: TierStatus[];
   /** The latest re-tiering (segmentation), or null when none has run. */
   lastRetier: RetierRun | null;
@@ -64,13 +80,19 @@ export async function collectStatus(ctx: Context): Promise<Status> {
   const counts = await tierCounts(sql, TIERS);
   const tiers = await collectTiers(ctx, counts);
   const config = ctx.config();
+  const staleAfterMs = (t: Tier) => 2 * intervalOf(tiers, t, config.tierIntervalsMs[t]);
+  const ages = await stalestWallets(sql, Object.fromEntries(TIERS.map((t) => [t, { horizonMs: staleAfterMs(t) }])) as Record<Tier, { horizonMs: number }>);
+  for (const t of tiers) {
+    t.stalestAgeSeconds = ages[t.tier]?.stalestAgeSeconds ?? null;
+    t.stale = t.stalestAgeSeconds !== null && t.stalestAgeSeconds * 1000 > staleAfterMs(t.tier);
+  }
   const checked = (t: Tier) => counts[t].wallets - counts[t].setAside;
   const budget = rpcBudget(
     { high: checked('high'), medium: checked('medium'), low: checked('low') },
     { high: intervalOf(tiers, 'high', config.tierIntervalsMs.high), medium: intervalOf(tiers, 'medium', config.tierIntervalsMs.medium), low: intervalOf(tiers, 'low', config.tierIntervalsMs.low) },
     config.rpcMaxRps,
   );
-  return { tiers, lastRetier: await lastRetier(sql), budget };
+  return { cluster: await recordedCluster(sql), tiers, lastRetier: await lastRetier(sql), budget };
 }
 
 const intervalOf = (tiers: TierStatus[], tier: Tier, fallback: number) => tiers.find((t) => t.tier === tier)?.schedule?.intervalMs ?? fallback;
@@ -78,7 +100,7 @@ const intervalOf = (tiers: TierStatus[], tier: Tier, fallback: number) => tiers.
 function collectTiers(ctx: Context, counts: Record<Tier, TierCounts>): Promise<TierStatus[]> {
   return Promise.all(
     TIERS.map(async (tier): Promise<TierStatus> => {
-      const [state, sched] = await Promise.all([tierState(ctx, tier), schedule(ctx, tier)]);
+      const [state, sched, retrying] = await Promise.all([tierState(ctx, tier), schedule(ctx, tier), retryingOf(ctx, tier)]);
       return {
         tier,
         workflowId: tierWorkflowId(tier),
@@ -87,10 +109,21 @@ function collectTiers(ctx: Context, counts: Record<Tier, TierCounts>): Promise<T
         schedule: sched.schedule,
         scheduleProblem: sched.problem,
         wallets: counts[tier],
+        stalestAgeSeconds: null,
+        stale: false,
+        ...retrying,
         progress: state.kind === 'running' ? state.progress : null,
       };
     }),
   );
+}
+
+async function retryingOf(ctx: Context, tier: Tier): Promise<{ retrying: RetryingBatches | null; retryingProblem: string | null }> {
+  try {
+    return { retrying: await ctx.withDeadline((client) => retryingBatches(client, tier, ctx.secrets())), retryingProblem: null };
+  } catch (error) {
+    return { retrying: null, retryingProblem: `cannot list ${tier}'s batch workflows: ${oneLine(error, ctx.secrets())}` };
+  }
 }
 
 function sweepText(s: TierStatus): string {
@@ -102,10 +135,37 @@ function sweepText(s: TierStatus): string {
   return `sweeping ${current.batchesDone + current.batchesFailed}/${current.batchesTotal} batches (${pct}%), ${formatCount(current.walletsChecked)}/${formatCount(current.due)} wallets`;
 }
 
-function lastSweepCells(last: SweepProgress | null): string[] {
+/** "14:50:01Z" today; the date too when it was another day. */
+function clockTime(iso: string, now: Date): string {
+  const text = new Date(iso).toISOString();
+  return text.slice(0, 10) === now.toISOString().slice(0, 10) ? `${text.slice(11, 19)}Z` : `${text.slice(0, 10)} ${text.slice(11, 19)}Z`;
+}
+
+function nextSweepText(s: TierStatus, now: Date): string {
+  if (!s.schedule) return '-';
+  if (s.schedule.paused) return 'paused';
+  if (!s.schedule.nextActionAt) return '-';
+  const inMs = new Date(s.schedule.nextActionAt).getTime() - now.getTime();
+  return inMs <= 0 ? 'due now' : `in ${formatMs(inMs)}`;
+}
+
+function stalestText(s: TierStatus): string {
+  if (s.stalestAgeSeconds === null) return '-';
+  const age = formatMs(s.stalestAgeSeconds * 1000);
+  return s.stale ? `${age} STALE` : age;
+}
+
+function retryingText(s: TierStatus): string {
+  if (!s.retrying) return '?';
+  if (s.retrying.retrying === 0) return '0';
+  const more = s.retrying.openChildren > s.retrying.describedChildren ? '+' : '';
+  return `${formatCount(s.retrying.retrying)}${more} (attempt ${s.retrying.maxAttempt})`;
+}
+
+function lastSweepCells(last: SweepProgress | null, now: Date): string[] {
   if (!last) return ['-', '-', '-', '-'];
   return [
-    last.durationMs === null ? '-' : formatMs(last.durationMs),
+    `${last.finishedAt ? clockTime(last.finishedAt, now) : '-'}, ${last.durationMs === null ? '-' : formatMs(last.durationMs)}`,
     formatCount(last.walletsChecked),
     formatCount(last.walletsChanged),
     formatCount(last.rpcCalls),
@@ -135,39 +195,64 @@ function retierText(run: RetierRun | null): string {
   return `Re-tiering: last run ${run.ranAt.toISOString()} moved ${formatCount(total)} wallet${total === 1 ? '' : 's'}${detail ? ` (${detail})` : ''}; ${formatCount(run.pinned)} pinned`;
 }
 
-export function renderStatus({ tiers: statuses, lastRetier: retier, budget }: Status): string {
+export function renderStatus({ cluster, tiers: statuses, lastRetier: retier, budget }: Status, now = new Date()): string {
   const rows = statuses.map((s) => {
     const interval = s.schedule ? formatDuration(s.schedule.intervalMs) : 'no schedule';
     const paused = s.schedule ? (s.schedule.paused ? 'yes' : 'no') : '-';
-    return [s.tier, interval, paused, formatCount(s.wallets.wallets), sweepText(s), ...lastSweepCells(s.progress?.lastSweep ?? null), errorsText(s)];
+    return [
+      s.tier,
+      interval,
+      paused,
+      nextSweepText(s, now),
+      formatCount(s.wallets.wallets),
+      formatCount(s.wallets.unread),
+      stalestText(s),
+      sweepText(s),
+      retryingText(s),
+      ...lastSweepCells(s.progress?.lastSweep ?? null, now),
+      errorsText(s),
+    ];
   });
   const table = renderTable(
-    ['TIER', 'INTERVAL', 'PAUSED', 'WALLETS', 'CURRENT SWEEP', 'LAST SWEEP', 'CHECKED', 'CHANGED', 'RPC CALLS', 'ERRORS'],
+    ['TIER', 'INTERVAL', 'PAUSED', 'NEXT SWEEP', 'WALLETS', 'NEVER READ', 'STALEST', 'CURRENT SWEEP', 'RETRYING', 'LAST SWEEP', 'CHECKED', 'CHANGED', 'RPC CALLS', 'ERRORS'],
     rows,
-    ['left', 'left', 'left', 'right', 'left', 'right', 'right', 'right', 'right'],
+    ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'left', 'left', 'right', 'right', 'right', 'right'],
   );
   const notes: string[] = [];
   for (const s of statuses) {
     if (s.problem) notes.push(`${s.tier}: ${s.problem}`);
     if (s.scheduleProblem) notes.push(`${s.tier}: ${s.scheduleProblem}`);
+    if (s.retryingProblem) notes.push(`${s.tier}: ${s.retryingProblem}`);
+    if (s.stale && s.schedule) {
+      notes.push(`${s.tier}: STALE: its stalest wallet was checked ${formatMs(s.stalestAgeSeconds! * 1000)} ago, more than twice its ${formatDuration(s.schedule.intervalMs)} interval`);
+    }
+    if (s.retrying && s.retrying.retrying > 0) {
+      const at = s.retrying.lastErrorAt ? ` (${clockTime(s.retrying.lastErrorAt, now)})` : '';
+      notes.push(`${s.tier}: ${formatCount(s.retrying.retrying)} batch${s.retrying.retrying === 1 ? '' : 'es'} retrying, up to attempt ${s.retrying.maxAttempt}; last error${at}: ${s.retrying.lastError ?? 'none recorded'}`);
+    }
     if (s.schedule?.paused && s.schedule.note) notes.push(`${s.tier}: schedule paused: ${s.schedule.note}`);
     if (s.wallets.setAside > 0) notes.push(`${s.tier}: ${formatCount(s.wallets.setAside)} wallets set aside as invalid (balance-tracker wallets list --set-aside)`);
   }
-  const summary = [retierText(retier), budgetText(budget)].join('\n');
+  const summary = [`Cluster: ${cluster ? `genesis hash ${cluster}` : 'not recorded yet (a worker records it at its first start)'}`, retierText(retier), budgetText(budget)].join('\n');
   return notes.length ? `${table}\n\n${summary}\n\n${notes.join('\n')}` : `${table}\n\n${summary}`;
 }
 
 export const statusCommand: CommandSpec = {
   path: ['status'],
-  summary: 'every tier: interval, paused, wallets, current and last sweep, errors',
+  summary: 'every tier: schedule, next sweep, staleness, current and last sweep, batches retrying, errors',
   args: '',
   description: `
-Shows every tier from live sources: the tier workflow's \`progress\` query (current sweep,
-last sweep: duration, wallets checked and changed, RPC calls, failed batches), the tier's
-Temporal Schedule (interval, paused), and the tier's wallets in Postgres (count, set aside as
-invalid). Below the table: how many wallets the last re-tiering moved, and whether the tiers'
-sizes and intervals fit RPC_MAX_RPS (one call per 100 wallets per interval, summed). A tier
-whose workflow is not running, or does not answer, says so in the table and in a note.
+Shows every tier from live sources: the tier's Temporal Schedule, read now (interval, paused,
+when the next sweep is due), the tier's wallets in Postgres (count, never read yet, how long
+ago the stalest one was checked: STALE past twice the interval; set aside as invalid), the
+tier workflow's \`progress\` query (current sweep; last sweep: when it finished, how long it
+took, wallets checked and changed, RPC calls, failed batches) and the tier's open batch child
+workflows (RETRYING: batch activities past their first attempt, among up to ${MAX_DESCRIBED_CHILDREN} children
+described; "+" when there are more; the newest error, redacted, in a note below). Below the
+table: the cluster the data came from, how many wallets the last re-tiering moved, and whether
+the tiers' sizes and intervals fit RPC_MAX_RPS (one call per 100 wallets per interval, summed).
+A tier whose workflow is not running, or does not answer, says so in the table and in a note.
+--json carries all of it.
 
 Exit status: 0 when shown (also when a tier workflow is not running), 1 when Postgres or
 Temporal cannot be reached.`,

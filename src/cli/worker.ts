@@ -1,5 +1,6 @@
 // `worker`: runs a worker only (the deployment shape with many workers).
 
+import { ClusterMismatchError } from '../cluster';
 import { registerSecrets, setLogLevel } from '../log';
 import { runWorker } from '../worker';
 import type { CommandSpec } from './args';
@@ -21,8 +22,12 @@ Configuration comes from the environment (see .env.example): SOLANA_RPC_URL is r
 TEMPORAL_NAMESPACE, TASK_QUEUE, RPC_MAX_RPS, the tier intervals and LOG_LEVEL. Logs are JSON
 lines on stderr when it is not a terminal.
 
+The database records the genesis hash of the cluster its balances came from (on the first
+run); a worker whose SOLANA_RPC_URL serves another cluster refuses to start (use a new
+database for the other cluster).
+
 Exit status: 0 after a clean shutdown, 2 for invalid configuration, 1 when Postgres or
-Temporal cannot be reached or the worker fails.`,
+Temporal cannot be reached, the RPC serves another cluster, or the worker fails.`,
   options: {},
   positionals: { min: 0, max: 0 },
   async run(ctx) {
@@ -36,7 +41,12 @@ Temporal cannot be reached or the worker fails.`,
     await ctx.db();
     await ctx.temporal();
     await ctx.close();
-    await runWorker(config);
+    try {
+      await runWorker(config);
+    } catch (error) {
+      if (error instanceof ClusterMismatchError) throw new CliError(error.message, EXIT.failure, error);
+      throw error;
+    }
     return EXIT.ok;
   },
 };

@@ -51,7 +51,7 @@ const INVALID_VERSION = { code: -32600, message: 'Unsupported JSON-RPC protocol 
 // rpc-client-api/src/custom_error.rs: JSON_RPC_SERVER_ERROR_MIN_CONTEXT_SLOT_NOT_REACHED.
 const MIN_CONTEXT_SLOT_NOT_REACHED = -32016;
 
-const METHODS = ['getAccountInfo', 'getBalance', 'getHealth', 'getMultipleAccounts', 'getSlot', 'getVersion'] as const;
+const METHODS = ['getAccountInfo', 'getBalance', 'getGenesisHash', 'getHealth', 'getMultipleAccounts', 'getSlot', 'getVersion'] as const;
 export type Method = (typeof METHODS)[number];
 /** A call's method for the counters: unsupported names and unreadable calls are lumped. */
 export type MethodLabel = Method | '<unknown>' | '<invalid>';
@@ -248,6 +248,10 @@ function run(method: string, params: Params, world: World, lie: Lie | null = nul
       const [config] = positional(params, 0, 1);
       return { result: bankSlot(world, parseContextConfig(config)) };
     }
+    case 'getGenesisHash':
+      // rpc.rs get_genesis_hash: the base58 hash, no parameters.
+      expectNoParams(params);
+      return world.genesisHash;
     case 'getHealth':
       expectNoParams(params);
       return { result: 'ok' };

@@ -11,6 +11,7 @@
 //   function of the seed and the slot sequence; they are generated lazily, on the first
 //   read after a slot passes, so the world needs no timer.
 
+import { createHash } from 'node:crypto';
 import { base58Decode, base58Encode, checkAddress } from '../address';
 import { AddressTable } from './address-table';
 import { ChangeLog } from './change-log';
@@ -22,6 +23,18 @@ const RENT_EXEMPT_MINIMUM = 890_880n;
 /** Slots are stored as u32; this leaves 2^31 slots (27 years at 400 ms) of headroom. */
 const MAX_START_SLOT = 2 ** 31;
 const MAX_ADVANCE = 1_000_000;
+/** Slot 0 of `wallClockSlot`: mainnet-beta's launch day. */
+const WALL_CLOCK_EPOCH_MS = Date.UTC(2020, 2, 16);
+
+/**
+ * The slot a cluster that began at a fixed instant and made one slot per `slotMs` is at now,
+ * as a real cluster's slot follows time. A world started at it on every run (the local stack
+ * does) never goes back to a slot an earlier run already served, however long it was down.
+ */
+export function wallClockSlot(nowMs: number, slotMs: number = WORLD_DEFAULTS.slotMs): number {
+  checkInteger('slotMs', slotMs, 1, 3_600_000);
+  return Math.min(MAX_START_SLOT, Math.max(0, Math.floor((nowMs - WALL_CLOCK_EPOCH_MS) / slotMs)));
+}
 
 export interface WorldOptions {
   /** Wallets generated from the seed. */
@@ -63,6 +76,8 @@ export class World {
   readonly seed: string;
   readonly slotMs: number;
   readonly startSlot: number;
+  /** The cluster's identity (getGenesisHash): the same seed is the same cluster. */
+  readonly genesisHash: string;
   private readonly table: AddressTable;
   private readonly log = new ChangeLog();
   private initial: BigUint64Array;
@@ -96,6 +111,7 @@ export class World {
     this.seed = String(o.seed);
     this.slotMs = o.slotMs;
     this.startSlot = o.startSlot;
+    this.genesisHash = base58Encode(createHash('sha256').update(`${this.seed}/genesis`).digest());
     this.head = o.startSlot;
     this.busyChangeRate = o.busyChangeRate;
     this.idleChangeRate = o.idleChangeRate;

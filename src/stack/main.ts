@@ -6,12 +6,14 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ClusterMismatchError } from '../cluster';
 import { type Config, ConfigError, loadConfig } from '../config';
 import { connect } from '../db/client';
 import { migrate } from '../db/migrate';
-import { addWallets } from '../db/wallets';
+import { addWallets, moveWallets } from '../db/wallets';
 import { log, registerSecrets, setLogLevel } from '../log';
 import { startSimulator } from '../simulator/server';
+import { wallClockSlot } from '../simulator/world';
 import { TIERS } from '../tiers';
 import { runWorker } from '../worker';
 import type { Address } from '../address';
@@ -19,6 +21,7 @@ import { startDevServer } from './devserver';
 import { ensureDatabase } from './postgres';
 
 const DEMO_WALLETS = 3_000;
+const DEMO_PIN_YEARS = 100;
 const USAGE = `usage: npm start [-- --temporal-port N --ui-port N --simulator-port N --data-dir DIR]
   Ports default to 7233 (Temporal), 8233 (Web UI) and 8899 (simulator); 0 picks free ones.`;
 
@@ -52,11 +55,14 @@ async function seedDemoWallets(config: Config, addresses: string[]): Promise<num
     await migrate(sql);
     const [existing] = await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM wallets`;
     if (existing!.n > 0n) return 0;
-    // Spread the demo wallets over the tiers so every tier has work to show.
+    // Spread the demo wallets over the tiers so every tier has work to show, and pin them there
+    // (for DEMO_PIN_YEARS): re-tiering would otherwise move most of them to medium at its first
+    // run (the simulator's idle wallets are neither quiet for 24 h yet nor busy), leaving low empty.
     let added = 0;
     for (const [i, tier] of TIERS.entries()) {
       const share = addresses.filter((_, j) => j % TIERS.length === i) as Address[];
       added += (await addWallets(sql, share, tier)).length;
+      await moveWallets(sql, share, tier, { pinMs: DEMO_PIN_YEARS * 365 * 86_400_000 });
     }
     return added;
   } finally {
@@ -71,6 +77,7 @@ async function main(): Promise<void> {
   registerSecrets(config.rpcUrl);
   mkdirSync(options.dataDir, { recursive: true });
   let webUi: string | null = null;
+  let devServerLog: string | null = null;
   const stops: (() => Promise<void>)[] = [];
 
   try {
@@ -86,15 +93,18 @@ async function main(): Promise<void> {
       stops.unshift(() => dev.stop());
       config = { ...config, temporal: { ...config.temporal, address: dev.address } };
       webUi = dev.uiUrl;
-      log.info('Temporal dev server running', { address: dev.address, webUi, pid: dev.pid });
+      devServerLog = dev.logFile;
+      log.info('Temporal dev server running', { address: dev.address, webUi, pid: dev.pid, logFile: dev.logFile });
     }
 
     if (config.rpcUrl === null) {
-      const sim = await startSimulator({ port: options.simulatorPort, wallets: DEMO_WALLETS, seed: 1 });
+      // The slot follows the wall clock, so a restarted stack never serves a slot older than
+      // one already stored (the same seed is the same cluster: same genesis hash).
+      const sim = await startSimulator({ port: options.simulatorPort, wallets: DEMO_WALLETS, seed: 1, startSlot: wallClockSlot(Date.now()) });
       stops.unshift(() => sim.stop());
       config = { ...config, rpcUrl: sim.url };
       const seeded = await seedDemoWallets(config, sim.world.addresses(0, DEMO_WALLETS));
-      log.info('Solana RPC simulator running (SOLANA_RPC_URL not set)', { url: sim.url, demoWalletsAdded: seeded });
+      log.info('Solana RPC simulator running (SOLANA_RPC_URL not set)', { url: sim.url, slot: sim.world.slot(), genesisHash: sim.world.genesisHash, demoWalletsAdded: seeded });
     }
 
     process.stderr.write(
@@ -102,6 +112,8 @@ async function main(): Promise<void> {
         '',
         'solana balance tracker is running.',
         webUi ? `  Temporal Web UI:  ${webUi}/namespaces/${config.temporal.namespace}/workflows` : `  Temporal:         ${config.temporal.address}`,
+        ...(devServerLog ? [`  Temporal log:     ${devServerLog}`] : []),
+        ...(config.metricsPort !== null ? [`  Metrics:          http://localhost:${config.metricsPort}/metrics`] : []),
         '  Status:           npx balance-tracker status',
         '  Stop:             Ctrl-C',
         '',
@@ -114,7 +126,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  if (error instanceof ConfigError || error instanceof UsageError) process.stderr.write(`${error.message}\n`);
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof ClusterMismatchError) process.stderr.write(`${error.message}\n`);
   else log.error('balance tracker stopped', { error });
   process.exit(1);
 });
