@@ -4,7 +4,6 @@
 
 import {
   type Address,
-  createSolanaRpc,
   isSolanaError,
   type SolanaError,
   SOLANA_ERROR__JSON_RPC__INVALID_PARAMS,
@@ -15,7 +14,7 @@ import {
 } from '@solana/kit';
 import type { Commitment } from '../config';
 import { recordRpcRequest, type RpcOutcome } from '../metrics';
-import { basicCredentials } from '../redact';
+import { createRpc } from './client';
 
 export const MAX_ACCOUNTS_PER_CALL = 100;
 const U64_MAX = 2n ** 64n - 1n;
@@ -148,23 +147,8 @@ function validate(value: unknown, slot: unknown, expected: number, minContextSlo
   return { slot, balances };
 }
 
-/**
- * The URL fetch is given, and the headers that go with it. fetch refuses a URL with userinfo
- * (`https://user:key@host/`, throwing an error that quotes it whole), so the credentials travel
- * as the `Authorization: Basic` header such a URL means.
- */
-function transportOf(raw: string): { url: string; headers: { authorization?: string } } {
-  const url = new URL(raw);
-  const credentials = basicCredentials(url);
-  if (credentials === null) return { url: raw, headers: {} };
-  url.username = '';
-  url.password = '';
-  return { url: url.href, headers: { authorization: `Basic ${credentials}` } };
-}
-
 export function createBalanceReader({ url, commitment, timeoutMs, maxRetryAfterMs }: BalanceReaderOptions): BalanceReader {
-  const transport = transportOf(url);
-  const rpc = createSolanaRpc(transport.url, { headers: transport.headers });
+  const rpc = createRpc(url);
   return async (addresses, minContextSlot) => {
     if (addresses.length === 0 || addresses.length > MAX_ACCOUNTS_PER_CALL) {
       throw new RpcFailure('rejected', `a call takes 1 to ${MAX_ACCOUNTS_PER_CALL} addresses, got ${addresses.length}`);

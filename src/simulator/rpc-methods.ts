@@ -251,7 +251,7 @@ function run(method: string, params: Params, world: World, lie: Lie | null = nul
     case 'getGenesisHash':
       // rpc.rs get_genesis_hash: the base58 hash, no parameters.
       expectNoParams(params);
-      return world.genesisHash;
+      return { result: world.genesisHash };
     case 'getHealth':
       expectNoParams(params);
       return { result: 'ok' };
