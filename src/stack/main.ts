@@ -6,19 +6,13 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, loadConfig } from '../config';
-import { connect } from '../db/client';
-import { migrate } from '../db/migrate';
-import { addWallets } from '../db/wallets';
+import { ConfigError, loadConfig } from '../config';
 import { log, registerSecrets, setLogLevel } from '../log';
-import { startSimulator } from '../simulator/server';
-import { TIERS } from '../tiers';
 import { runWorker } from '../worker';
-import type { Address } from '../address';
+import { startDemoSimulator } from './demo';
 import { startDevServer } from './devserver';
 import { ensureDatabase } from './postgres';
 
-const DEMO_WALLETS = 3_000;
 const USAGE = `usage: npm start [-- --temporal-port N --ui-port N --simulator-port N --data-dir DIR]
   Ports default to 7233 (Temporal), 8233 (Web UI) and 8899 (simulator); 0 picks free ones.`;
 
@@ -46,24 +40,6 @@ function stackOptions() {
 
 class UsageError extends Error {}
 
-async function seedDemoWallets(config: Config, addresses: string[]): Promise<number> {
-  const sql = connect(config.databaseUrl, { max: 1 });
-  try {
-    await migrate(sql);
-    const [existing] = await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM wallets`;
-    if (existing!.n > 0n) return 0;
-    // Spread the demo wallets over the tiers so every tier has work to show.
-    let added = 0;
-    for (const [i, tier] of TIERS.entries()) {
-      const share = addresses.filter((_, j) => j % TIERS.length === i) as Address[];
-      added += (await addWallets(sql, share, tier)).length;
-    }
-    return added;
-  } finally {
-    await sql.end();
-  }
-}
-
 async function main(): Promise<void> {
   const options = stackOptions();
   let config = loadConfig();
@@ -90,10 +66,9 @@ async function main(): Promise<void> {
     }
 
     if (config.rpcUrl === null) {
-      const sim = await startSimulator({ port: options.simulatorPort, wallets: DEMO_WALLETS, seed: 1 });
+      const { sim, seeded } = await startDemoSimulator(config, options.simulatorPort);
       stops.unshift(() => sim.stop());
       config = { ...config, rpcUrl: sim.url };
-      const seeded = await seedDemoWallets(config, sim.world.addresses(0, DEMO_WALLETS));
       log.info('Solana RPC simulator running (SOLANA_RPC_URL not set)', { url: sim.url, demoWalletsAdded: seeded });
     }
 

@@ -10,7 +10,8 @@ import type { Address } from '../../src/address';
 import { addWallets } from '../../src/db/wallets';
 import { ensureSchedules } from '../../src/schedules';
 import { requestTierSweep } from '../../src/tier-control';
-import { TIERS, tierScheduleId, tierWorkflowId } from '../../src/tiers';
+import { TIERS, tierScheduleId } from '../../src/tiers';
+import { sweepActivities } from '../helpers/activities';
 import { type Engine, startEngine } from '../helpers/engine';
 import {
   brokenPromises,
@@ -44,26 +45,6 @@ describe('a worker process killed mid-sweep', () => {
     workers.push(worker);
     return worker;
   }
-
-  /**
-   * The activities of a sweep's batch children: by the worker (pid@host) whose attempt finished
-   * them, and how many attempts beyond the first they needed (a killed worker's attempts time out).
-   */
-  async function sweepActivities(sweepId: string, children: number): Promise<{ byWorker: Map<string, number>; extraAttempts: number }> {
-    const byWorker = new Map<string, number>();
-    let extraAttempts = 0;
-    for (let i = 0; i < children; i++) {
-      const history = await engine.client.workflow.getHandle(`${tierWorkflowId('low')}-${sweepId}-${i}`).fetchHistory();
-      for (const event of history.events ?? []) {
-        const started = event.activityTaskStartedEventAttributes;
-        if (!started?.identity) continue;
-        byWorker.set(started.identity, (byWorker.get(started.identity) ?? 0) + 1);
-        extraAttempts += Math.max(0, (started.attempt ?? 1) - 1);
-      }
-    }
-    return { byWorker, extraAttempts };
-  }
-
   beforeAll(async () => {
     engine = await startEngine({
       workers: false,
@@ -122,7 +103,7 @@ describe('a worker process killed mid-sweep', () => {
 
     const stats = engine.sim.stats();
     expect(tokenBucketOverdrafts(stats.arrivals.map((a) => a.at), RPS, budgetBurst(RPS))).toEqual([]);
-    const { extraAttempts } = await sweepActivities(progress.lastSweep!.sweepId, progress.lastSweep!.childrenTotal);
+    const { extraAttempts } = await sweepActivities(engine.client, 'low', progress.lastSweep!);
     recordFigures(
       'worker killed mid-sweep',
       faultFigures(report, stats, { faultsInjected: { sigkill: 1 }, batchesWrittenAtKill: atKill, workers: 2, activityAttemptsRetried: extraAttempts }),
@@ -151,7 +132,7 @@ describe('a worker process killed mid-sweep', () => {
     expect(sweep).toMatchObject({ due: WALLETS, batchesTotal: BATCHES, batchesDone: BATCHES, batchesFailed: 0, walletsChecked: WALLETS });
 
     // Both workers ran the sweep's activities; the survivor alone finished it.
-    const { byWorker, extraAttempts } = await sweepActivities(sweep.sweepId, sweep.childrenTotal);
+    const { byWorker, extraAttempts } = await sweepActivities(engine.client, 'low', sweep);
     const identities = [...byWorker.keys()];
     expect(identities.some((id) => id.startsWith(`${third.pid}@`))).toBe(true);
     expect(identities.some((id) => id.startsWith(`${second!.pid}@`))).toBe(true);
