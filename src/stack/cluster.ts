@@ -29,6 +29,11 @@ const RETENTION = '24h';
 /** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD */
 const KEYWORD = 2;
 const GRPC_ALREADY_EXISTS = 6;
+/**
+ * Where free ports are picked: below the system's ephemeral range, since the server stores its
+ * membership ports in a smallint column (a port above 32767 makes it exit at start).
+ */
+const SERVER_PORTS = { min: 20_000, max: 32_767 };
 
 /** The server's ports as deploy/temporal-server.yaml names them (its environment variables). */
 const PORT_VARIABLES = [
@@ -172,7 +177,7 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
 async function ports(port: number): Promise<Record<string, string>> {
   if (port !== 0) return { FRONTEND_GRPC_PORT: String(port) };
   const chosen = new Set<number>();
-  while (chosen.size < PORT_VARIABLES.length) chosen.add(await freePort());
+  while (chosen.size < PORT_VARIABLES.length) chosen.add(await freePort(SERVER_PORTS));
   const values = [...chosen];
   return Object.fromEntries(PORT_VARIABLES.map((name, i) => [name, String(values[i])]));
 }
