@@ -6,16 +6,14 @@
 // for `npm run stack:cluster`; the tests spawn their own).
 
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { redactText } from '../redact';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../search-attributes';
 import { ensureTemporalServer, ensureTemporalSqlTool } from '../toolchain/binaries';
 import { dropDatabase } from './postgres';
-import { freePort, logTail, type ServerProcess, spawnServer, waitUntilReady } from './server-process';
+import { freePort, logTail, serverLogFile, type ServerProcess, spawnServer, waitUntilReady } from './server-process';
 
 const ROOT = resolve(__dirname, '..', '..');
 /** The server reads `<config dir>/<env>.yaml`: deploy/temporal-server.yaml. */
@@ -113,15 +111,7 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
 
   await runSchemaScript(sqlTool, env, password);
 
-  let ownLogDir: string | null = null;
-  let logFile: string;
-  if (opts.logFile) {
-    logFile = resolve(opts.logFile);
-    await mkdir(dirname(logFile), { recursive: true });
-  } else {
-    ownLogDir = await mkdtemp(join(tmpdir(), 'temporal-cluster-'));
-    logFile = join(ownLogDir, 'server.log');
-  }
+  const { logFile, remove: removeLog } = await serverLogFile(opts.logFile, 'temporal-cluster-');
 
   const args = ['--root', ROOT, '--config', CONFIG_DIR, '--env', CONFIG_ENV, '--allow-no-auth', 'start'];
   const launch = async (): Promise<ServerProcess> => {
@@ -161,7 +151,7 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
     },
     async stop() {
       await current.stop();
-      if (ownLogDir) await rm(ownLogDir, { recursive: true, force: true });
+      await removeLog();
     },
     async dropDatabases() {
       for (const name of [databases.history, databases.visibility]) {

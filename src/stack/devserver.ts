@@ -7,12 +7,11 @@
 // exist is fine with CLI v1.5.1 (server 1.29.1): they are kept as they are, and a flag that
 // names an existing attribute with another type is ignored, not an error.
 
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../search-attributes';
 import { ensureTemporalCli } from '../toolchain/binaries';
-import { freePort, logTail, spawnServer, waitUntilReady } from './server-process';
+import { freePort, logTail, serverLogFile, spawnServer, waitUntilReady } from './server-process';
 
 /**
  * Task priorities (TIER_PRIORITY) need the server's priority matcher, which this server
@@ -88,15 +87,7 @@ async function startOnce(temporal: string, opts: DevServerOptions): Promise<DevS
       : (opts.uiPort ?? port + 1000);
   const namespace = opts.namespace ?? 'default';
 
-  let ownLogDir: string | null = null;
-  let logFile: string;
-  if (opts.logFile) {
-    logFile = resolve(opts.logFile);
-    await mkdir(dirname(logFile), { recursive: true });
-  } else {
-    ownLogDir = await mkdtemp(join(tmpdir(), 'temporal-dev-'));
-    logFile = join(ownLogDir, 'server.log');
-  }
+  const { logFile, remove: removeLog } = await serverLogFile(opts.logFile, 'temporal-dev-');
 
   const args = ['server', 'start-dev', '--ip', HOST, '--port', String(port), '--log-level', 'warn'];
   if (uiPort === null) args.push('--headless');
@@ -113,7 +104,7 @@ async function startOnce(temporal: string, opts: DevServerOptions): Promise<DevS
   const server = await spawnServer(temporal, args, { logFile });
   const stop = async (): Promise<void> => {
     await server.stop();
-    if (ownLogDir) await rm(ownLogDir, { recursive: true, force: true });
+    await removeLog();
   };
 
   const address = `${HOST}:${port}`;

@@ -4,8 +4,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 
 export interface ServerProcess {
@@ -86,6 +88,17 @@ export async function spawnServer(command: string, args: string[], options: { lo
     return stopping;
   };
   return { pid, exit, logStart, stop };
+}
+
+/** The log file a server writes: the one given (its directory created), else a temporary one that remove() deletes. */
+export async function serverLogFile(given: string | undefined, tmpPrefix: string): Promise<{ logFile: string; remove(): Promise<void> }> {
+  if (given) {
+    const logFile = resolve(given);
+    await mkdir(dirname(logFile), { recursive: true });
+    return { logFile, remove: async () => undefined };
+  }
+  const dir = await mkdtemp(join(tmpdir(), tmpPrefix));
+  return { logFile: join(dir, 'server.log'), remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Polls the frontend until it answers for `namespace`; throws if the server exits first or time runs out. */
