@@ -78,7 +78,7 @@ async function main(): Promise<void> {
       exited.push(
         new Promise((done) =>
           worker.once('exit', (code, signal) => {
-            log.warn('worker process exited', { pid: worker.pid, code, signal });
+            (code === 0 ? log.info : log.warn)('worker process exited', { pid: worker.pid, code, signal });
             done();
           }),
         ),

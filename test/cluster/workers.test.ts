@@ -9,15 +9,12 @@
 // A killed worker's in-flight activities come back after their start-to-close timeout (1 minute).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Address } from '../../src/address';
-import { addWallets } from '../../src/db/wallets';
 import { peakInWindow } from '../../src/simulator/stats';
-import { ensureSchedules } from '../../src/schedules';
 import { requestTierSweep } from '../../src/tier-control';
-import { TIERS, tierScheduleId, tierWorkflowId } from '../../src/tiers';
+import { tierScheduleId, tierWorkflowId } from '../../src/tiers';
 import { sweepActivities } from '../helpers/activities';
 import { startTestCluster, type TestCluster } from '../helpers/cluster';
-import { type Engine, startEngine } from '../helpers/engine';
+import type { Engine } from '../helpers/engine';
 import {
   brokenPromises,
   budgetBurst,
@@ -33,6 +30,7 @@ import {
   watchSlots,
 } from '../helpers/reliability';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
+import { startLowTierEngine } from '../helpers/worker-process-engine';
 import { promoteWalletsSignal } from '../../workflows/definitions';
 
 const WALLETS = 10_000;
@@ -80,25 +78,7 @@ describe('workers on the Temporal server with Postgres persistence', () => {
   beforeAll(async () => {
     // Builds the server and its SQL tool on first use (.ci/run builds them in its toolchain step).
     cluster = await startTestCluster();
-    engine = await startEngine({
-      temporalAddress: cluster.address,
-      workers: false,
-      simulator: { wallets: WALLETS, seed: 'cluster-workers', slotMs: 200, knobs: { latencyMs: 300, jitterMs: 100 } },
-      env: {
-        RPC_MAX_RPS: String(RPS),
-        SWEEP_CONCURRENCY: '4',
-        BATCHES_PER_CHILD: '10',
-        TIER_LOW_INTERVAL: `${INTERVAL_MS / 1000}s`,
-        TIER_MEDIUM_INTERVAL: '24h',
-        TIER_HIGH_INTERVAL: '24h',
-        SEGMENTATION: 'off',
-      },
-    });
-    await addWallets(engine.sql, engine.sim.world.addresses(0, WALLETS) as Address[], 'low');
-    // The schedules exist, paused, before any worker: sweeps happen when the test asks for them.
-    await ensureSchedules(engine.client, engine.config);
-    for (const tier of TIERS) await engine.client.schedule.getHandle(tierScheduleId(tier)).pause('cluster test');
-    engine.sim.resetStats();
+    engine = await startLowTierEngine({ temporalAddress: cluster.address, wallets: WALLETS, rps: RPS, intervalMs: INTERVAL_MS, seed: 'cluster-workers' });
     watcher = watchSlots(engine.sql);
   }, 900_000);
 

@@ -6,13 +6,9 @@
 // (1 minute), so each sweep takes a minute or two here.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Address } from '../../src/address';
-import { addWallets } from '../../src/db/wallets';
-import { ensureSchedules } from '../../src/schedules';
 import { requestTierSweep } from '../../src/tier-control';
-import { TIERS, tierScheduleId } from '../../src/tiers';
 import { sweepActivities } from '../helpers/activities';
-import { type Engine, startEngine } from '../helpers/engine';
+import type { Engine } from '../helpers/engine';
 import {
   brokenPromises,
   budgetBurst,
@@ -27,6 +23,7 @@ import {
   watchSlots,
 } from '../helpers/reliability';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
+import { startLowTierEngine } from '../helpers/worker-process-engine';
 
 const WALLETS = 20_000;
 const BATCHES = WALLETS / 100;
@@ -46,24 +43,7 @@ describe('a worker process killed mid-sweep', () => {
     return worker;
   }
   beforeAll(async () => {
-    engine = await startEngine({
-      workers: false,
-      simulator: { wallets: WALLETS, seed: 'worker-kill', slotMs: 200, knobs: { latencyMs: 300, jitterMs: 100 } },
-      env: {
-        RPC_MAX_RPS: String(RPS),
-        SWEEP_CONCURRENCY: '4',
-        BATCHES_PER_CHILD: '10',
-        TIER_LOW_INTERVAL: `${INTERVAL_MS / 1000}s`,
-        TIER_MEDIUM_INTERVAL: '24h',
-        TIER_HIGH_INTERVAL: '24h',
-        SEGMENTATION: 'off',
-      },
-    });
-    await addWallets(engine.sql, engine.sim.world.addresses(0, WALLETS) as Address[], 'low');
-    // The schedules exist, paused, before any worker: sweeps happen when the test asks for them.
-    await ensureSchedules(engine.client, engine.config);
-    for (const tier of TIERS) await engine.client.schedule.getHandle(tierScheduleId(tier)).pause('reliability test');
-    engine.sim.resetStats();
+    engine = await startLowTierEngine({ wallets: WALLETS, rps: RPS, intervalMs: INTERVAL_MS, seed: 'worker-kill' });
     watcher = watchSlots(engine.sql);
   }, 300_000);
 
