@@ -71,7 +71,12 @@ export interface BenchParams {
   segRetier: RetierSettings;
   /** Only re-renders DIR/report.md and report.svg from DIR/report.json. */
   render: boolean;
+  /** The Temporal the service's runs use: the CLI's dev server, or the server on Postgres (src/stack/cluster.ts). */
+  temporal: TemporalKind;
 }
+
+export const TEMPORAL_KINDS = ['dev', 'cluster'] as const;
+export type TemporalKind = (typeof TEMPORAL_KINDS)[number];
 
 export const USAGE = `usage: npm run bench -- [options]
 
@@ -95,6 +100,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --seed S, --slot-ms MS world seed (default bench) and slot length (default 400)
   --v1-backoff-ms B,CAP  V1's backoff base and cap (default 30000,300000: the plan's 30 s)
   --render               only re-render report.md and report.svg from --out's report.json
+  --temporal dev|cluster the service's Temporal: the CLI's dev server (default), or the Temporal
+                         server persisting to Postgres as compose runs it (npm run stack:cluster)
 
   The segmentation pair (runs seg-off and seg-on; see bench/README.md):
   --seg-wallets N        wallets, all added in tier medium (default: --wallets, at most 100000)
@@ -150,6 +157,7 @@ export function parseBenchArgs(argv: string[]): BenchParams | 'help' {
       'seg-low-interval': { type: 'string' },
       'seg-retier': { type: 'string' },
       render: { type: 'boolean' },
+      temporal: { type: 'string' },
     },
   });
   if (values.help) return 'help';
@@ -186,6 +194,8 @@ export function parseBenchArgs(argv: string[]): BenchParams | 'help' {
   if (retierParts.length !== 4 || [retierInterval, retierWindow, retierQuiet].some((ms) => ms === null || ms === undefined || ms < 1000) || !Number.isInteger(retierChanges) || retierChanges < 1) {
     throw new UsageError(`--seg-retier takes interval,window,changes,quiet-after (durations of at least 1s and a whole number ≥ 1), got '${retierText}'`);
   }
+  const temporal = values.temporal ?? 'dev';
+  if (!(TEMPORAL_KINDS as readonly string[]).includes(temporal)) throw new UsageError(`--temporal takes ${TEMPORAL_KINDS.join(' or ')}, got '${temporal}'`);
   const changeRate = num('change-rate', 1, 0, 50);
   const latencyMs = num('latency-ms', 40, 0, 10_000);
   const params: BenchParams = {
@@ -223,6 +233,7 @@ export function parseBenchArgs(argv: string[]): BenchParams | 'help' {
     segLowIntervalMs: values['seg-low-interval'] === undefined ? null : duration('seg-low-interval', '1m'),
     segRetier: { intervalMs: retierInterval!, windowMs: retierWindow!, highMinChanges: retierChanges, quietAfterMs: retierQuiet! },
     render: values.render ?? false,
+    temporal: temporal as TemporalKind,
   };
   if (0.01 * changeRate > 1) throw new UsageError('--change-rate is too high: a busy wallet would change more than once per slot');
   return params;

@@ -10,8 +10,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { type DevServer, startDevServer } from '../src/stack/devserver';
-import { parseBenchArgs, type BenchParams, type RunName, SEGMENTATION_RUNS, type SegmentationRunName, UsageError, USAGE } from './args';
+import { startTemporalCluster } from '../src/stack/cluster';
+import { startDevServer } from '../src/stack/devserver';
+import { parseBenchArgs, type BenchParams, type RunName, SEGMENTATION_RUNS, type SegmentationRunName, type TemporalKind, UsageError, USAGE } from './args';
 import { runBaseline, v1Concurrency } from './baseline-run';
 import { dropLiveDatabases } from './database';
 import { measureImport, type ImportReport } from './import-run';
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
 
   const runs: RunReport[] = [];
   const segRuns: SegmentationRunReport[] = [];
-  let devServer: DevServer | null = null;
+  let devServer: { stop(): Promise<void> } | null = null;
   let connection: Connection | null = null;
   const cleanup = async (): Promise<void> => {
     await connection?.close().catch(() => {});
@@ -93,10 +94,11 @@ async function main(): Promise<void> {
       try {
         // Each run of the service gets a dev server of its own, so none inherits another's schedules or history.
         const serviceContext = async (): Promise<TrackerContext> => {
-          say(`${run}: starting a Temporal dev server`);
-          devServer = await startDevServer({ port: 0, headless: true, logFile: join(logDir, run === 'tracker' ? 'temporal.log' : `temporal-${run}.log`) });
-          connection = await Connection.connect({ address: devServer.address });
-          return { temporalAddress: devServer.address, temporalPid: devServer.pid, client: new Client({ connection }), logDir, tmpDir };
+          const logFile = join(logDir, run === 'tracker' ? 'temporal.log' : `temporal-${run}.log`);
+          const server = await startTemporal(params.temporal, run, logFile);
+          devServer = server;
+          connection = await Connection.connect({ address: server.address });
+          return { temporalAddress: server.address, temporalPid: server.pid, client: new Client({ connection }), logDir, tmpDir };
         };
         if (run === 'tracker') runs.push(await runTracker(params, await serviceContext(), say));
         else if (isSegmentation(run)) segRuns.push(await runSegmentation(run, params, segPlan!, await serviceContext(), say));
@@ -138,6 +140,24 @@ async function main(): Promise<void> {
   };
   writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeOutputs(out, report);
+}
+
+/** A Temporal of the run's own: a dev server, or the server on Postgres with databases of its own (dropped on stop). */
+async function startTemporal(kind: TemporalKind, run: string, logFile: string): Promise<{ address: string; pid: number; stop(): Promise<void> }> {
+  if (kind === 'dev') {
+    say(`${run}: starting a Temporal dev server`);
+    return startDevServer({ port: 0, headless: true, logFile });
+  }
+  say(`${run}: starting the Temporal server on Postgres`);
+  const cluster = await startTemporalCluster({ port: 0, databasePrefix: `bench_temporal_${run.replace(/-/g, '_')}`, logFile });
+  return {
+    address: cluster.address,
+    pid: cluster.pid,
+    async stop() {
+      await cluster.stop();
+      await cluster.dropDatabases();
+    },
+  };
 }
 
 function writeOutputs(out: string, report: Report): void {

@@ -349,6 +349,7 @@ export function parametersLine(report: Report): string {
     machine +
     `N = ${num(p.wallets)} wallets (high ${num(report.runs[0]?.tierCounts.high ?? 0)}, medium ${num(report.runs[0]?.tierCounts.medium ?? 0)}, low ${num(report.runs[0]?.tierCounts.low ?? 0)}), ` +
     `rate limit ${p.rps > 0 ? `${p.rps} requests/s (strict 1 s sliding window${p.providerBurst > 0 ? `; token bucket of ${p.providerBurst}` : ''})` : 'none'}, latency ${p.latencyMs} ± ${p.jitterMs} ms, ` +
+    `Temporal: ${p.temporal === 'cluster' ? 'the server 1.29.1 on Postgres' : 'the CLI dev server'}, ` +
     `change rate × ${p.changeRate}, slot ${p.slotMs} ms, intervals ${TIERS.map((t) => formatDuration(p.intervalsMs[t])).join(' / ')}, ` +
     `steady state ${p.steadySeconds} s (freshness counts changes older than ${p.freshnessGraceSeconds} s at the end) · total ${Math.round(report.totalSeconds)} s`
   );

@@ -1,5 +1,6 @@
 // Vitest global setup: one Temporal dev server (in memory, headless, random ports) and a
-// running Postgres for the whole run. Test files reach them through inject():
+// running Postgres for the whole run. With TEST_TEMPORAL=cluster, the Temporal server persisting
+// to Postgres instead (src/stack/cluster.ts): the same tests, on the server users deploy. Test files reach them through inject():
 //   inject('temporalAddress')   host:port of the dev server
 //   inject('postgresAdminUrl')  a URL of the `postgres` database, for creating test databases
 // Parallel createLocal() calls race, so no test file starts its own server for the engine.
@@ -9,6 +10,7 @@ import { log } from '../src/log';
 import { ensureDatabase } from '../src/stack/postgres';
 import { startDevServer } from '../src/stack/devserver';
 import { ensureTemporalCli } from '../src/toolchain/binaries';
+import { startTestCluster } from './helpers/cluster';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,13 +24,15 @@ export const DEFAULT_POSTGRES_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/po
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const postgresAdminUrl = process.env.TEST_DATABASE_ADMIN_URL || DEFAULT_POSTGRES_ADMIN_URL;
   const [temporalPath] = await Promise.all([ensureTemporalCli(), ensureDatabase(postgresAdminUrl)]);
+  project.provide('postgresAdminUrl', postgresAdminUrl);
+  if (process.env.TEST_TEMPORAL === 'cluster') {
+    const cluster = await startTestCluster(postgresAdminUrl);
+    log.info('test Temporal server (Postgres persistence) ready', { address: cluster.address, pid: cluster.pid });
+    project.provide('temporalAddress', cluster.address);
+    return () => cluster.remove();
+  }
   const server = await startDevServer({ port: 0, headless: true, temporalPath });
   log.info('test dev server ready', { address: server.address, pid: server.pid });
-
   project.provide('temporalAddress', server.address);
-  project.provide('postgresAdminUrl', postgresAdminUrl);
-
-  return async () => {
-    await server.stop();
-  };
+  return () => server.stop();
 }

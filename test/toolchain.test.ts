@@ -1,12 +1,12 @@
-// Finding and building the Temporal CLI and tctl. Fake `go` and fake binaries stand in for the
-// real ones here; the real build path runs once per machine, through `npm test` itself.
+// Finding and building the Temporal CLI, tctl, the Temporal server and its SQL tool. A fake
+// `go` and fake binaries stand in for the real ones here; the real build path runs once per machine.
 
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setLogSink } from '../src/log';
-import { ensureTctl, ensureTemporalCli } from '../src/toolchain/binaries';
+import { ensureTctl, ensureTemporalCli, ensureTemporalServer, ensureTemporalSqlTool } from '../src/toolchain/binaries';
 
 let dir: string;
 let cache: string;
@@ -99,5 +99,20 @@ describe('ensureTctl', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toBe('mod download -json github.com/temporalio/tctl@v1.18.0');
     expect(lines[1]).toMatch(/^build -o \S+\/tctl \.\/cmd\/tctl$/);
+  });
+});
+
+describe('ensureTemporalServer and ensureTemporalSqlTool', () => {
+  it('build the server and its SQL tool with go install and cache them under their own names', async () => {
+    const calls = join(dir, 'go-calls');
+    await fakeGo(calls);
+    const env = { PATH: `${bin}:/usr/bin:/bin` };
+    // `go install` names the binaries `server` and `sql`, after their package directories.
+    expect(await ensureTemporalServer({ env, cacheDir: cache })).toBe(join(cache, 'temporal-server'));
+    expect(await ensureTemporalSqlTool({ env, cacheDir: cache })).toBe(join(cache, 'temporal-sql-tool'));
+    expect((await readFile(calls, 'utf8')).trim().split('\n')).toEqual([
+      'install go.temporal.io/server/cmd/server@v1.29.1',
+      'install go.temporal.io/server/cmd/tools/sql@v1.29.1',
+    ]);
   });
 });

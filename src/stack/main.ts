@@ -7,21 +7,13 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ClusterMismatchError } from '../cluster';
-import { type Config, ConfigError, loadConfig } from '../config';
-import { connect } from '../db/client';
-import { migrate } from '../db/migrate';
-import { addWallets, moveWallets } from '../db/wallets';
+import { ConfigError, loadConfig } from '../config';
 import { log, registerSecrets, setLogLevel } from '../log';
-import { startSimulator } from '../simulator/server';
-import { wallClockSlot } from '../simulator/world';
-import { TIERS } from '../tiers';
 import { runWorker } from '../worker';
-import type { Address } from '../address';
+import { startDemoSimulator } from './demo';
 import { startDevServer } from './devserver';
 import { ensureDatabase } from './postgres';
 
-const DEMO_WALLETS = 3_000;
-const DEMO_PIN_YEARS = 100;
 const USAGE = `usage: npm start [-- --temporal-port N --ui-port N --simulator-port N --data-dir DIR]
   Ports default to 7233 (Temporal), 8233 (Web UI) and 8899 (simulator); 0 picks free ones.`;
 
@@ -48,27 +40,6 @@ function stackOptions() {
 }
 
 class UsageError extends Error {}
-
-async function seedDemoWallets(config: Config, addresses: string[]): Promise<number> {
-  const sql = connect(config.databaseUrl, { max: 1 });
-  try {
-    await migrate(sql);
-    const [existing] = await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM wallets`;
-    if (existing!.n > 0n) return 0;
-    // Spread the demo wallets over the tiers so every tier has work to show, and pin them there
-    // (for DEMO_PIN_YEARS): re-tiering would otherwise move most of them to medium at its first
-    // run (the simulator's idle wallets are neither quiet for 24 h yet nor busy), leaving low empty.
-    let added = 0;
-    for (const [i, tier] of TIERS.entries()) {
-      const share = addresses.filter((_, j) => j % TIERS.length === i) as Address[];
-      added += (await addWallets(sql, share, tier)).length;
-      await moveWallets(sql, share, tier, { pinMs: DEMO_PIN_YEARS * 365 * 86_400_000 });
-    }
-    return added;
-  } finally {
-    await sql.end();
-  }
-}
 
 async function main(): Promise<void> {
   const options = stackOptions();
@@ -98,12 +69,9 @@ async function main(): Promise<void> {
     }
 
     if (config.rpcUrl === null) {
-      // The slot follows the wall clock, so a restarted stack never serves a slot older than
-      // one already stored (the same seed is the same cluster: same genesis hash).
-      const sim = await startSimulator({ port: options.simulatorPort, wallets: DEMO_WALLETS, seed: 1, startSlot: wallClockSlot(Date.now()) });
+      const { sim, seeded } = await startDemoSimulator(config, options.simulatorPort);
       stops.unshift(() => sim.stop());
       config = { ...config, rpcUrl: sim.url };
-      const seeded = await seedDemoWallets(config, sim.world.addresses(0, DEMO_WALLETS));
       log.info('Solana RPC simulator running (SOLANA_RPC_URL not set)', { url: sim.url, slot: sim.world.slot(), genesisHash: sim.world.genesisHash, demoWalletsAdded: seeded });
     }
 

@@ -1,4 +1,4 @@
-// Finds the Temporal CLI (`temporal`) and `tctl`, or builds them once from their Go modules
+// Finds the Temporal CLI (`temporal`), `tctl`, the Temporal server and its SQL tool, or builds them once from their Go modules
 // into a per-user cache and reuses them after. A build takes minutes, so it happens once per
 // machine; concurrent callers (two terminals, two test runs) wait on a lock file and the
 // binary lands in the cache by an atomic rename, so nobody ever runs a half-written file.
@@ -7,11 +7,11 @@ import { execFile, spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { log } from '../log';
 
 export interface Tool {
-  /** Executable name on PATH and in the cache. */
+  /** Executable name on PATH and in the cache (`go install` names it after the package directory; it is renamed). */
   name: string;
   /** Go module path. */
   module: string;
@@ -51,6 +51,24 @@ export const TCTL: Tool = {
   probeArgs: ['--version'],
 };
 
+// The server the compose file runs (temporalio/server and auto-setup 1.29.1 are this module's
+// release), for the production topology on this machine (src/stack/cluster.ts).
+export const TEMPORAL_SERVER: Tool = {
+  name: 'temporal-server',
+  module: 'go.temporal.io/server',
+  pkg: 'cmd/server',
+  version: 'v1.29.1',
+  build: 'install',
+  probeArgs: ['--version'],
+};
+
+/** Creates and upgrades the server's Postgres schemas (they are embedded in the binary). */
+export const TEMPORAL_SQL_TOOL: Tool = {
+  ...TEMPORAL_SERVER,
+  name: 'temporal-sql-tool',
+  pkg: 'cmd/tools/sql',
+};
+
 /** The `go install` argument of a tool. */
 export function installTarget(tool: Tool): string {
   return `${tool.module}/${tool.pkg}@${tool.version}`;
@@ -84,6 +102,14 @@ export function ensureTemporalCli(options: EnsureOptions = {}): Promise<string> 
 
 export function ensureTctl(options: EnsureOptions = {}): Promise<string> {
   return ensureTool(TCTL, options);
+}
+
+export function ensureTemporalServer(options: EnsureOptions = {}): Promise<string> {
+  return ensureTool(TEMPORAL_SERVER, options);
+}
+
+export function ensureTemporalSqlTool(options: EnsureOptions = {}): Promise<string> {
+  return ensureTool(TEMPORAL_SQL_TOOL, options);
 }
 
 /** Returns a path to a working binary: from PATH, else from the cache, else built into the cache. */
@@ -132,6 +158,7 @@ async function build(tool: Tool, go: string, dir: string, env: Env): Promise<voi
   try {
     if (tool.build === 'install') {
       await runGoOrThrow(tool, go, ['install', installTarget(tool)], goEnv);
+      await rename(join(gobin, basename(tool.pkg)), join(gobin, tool.name));
     } else {
       const download = await runGoOrThrow(tool, go, ['mod', 'download', '-json', `${tool.module}@${tool.version}`], goEnv);
       const source = (JSON.parse(download) as { Dir?: string }).Dir;

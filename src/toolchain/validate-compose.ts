@@ -4,7 +4,9 @@
 // the official compose-spec JSON schema (bundled by the `dclint` package, run with Ajv),
 // and what the schema can't see: build contexts and Dockerfiles exist, depends_on and named
 // volumes point at something declared, the search attributes registered agree with
-// src/search-attributes.ts, and the worker's RPC URL comes from the environment.
+// src/search-attributes.ts, the worker's RPC URL comes from the environment, and every file a
+// service names inside a bind-mounted directory (deploy/'s config, shared with
+// `npm run stack:cluster`) exists there.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -154,6 +156,7 @@ export function validateCompose(file: string, env: Env = {}): ComposeReport {
 
   checkSearchAttributes(raw, problems);
   checkWorkerEnvironment(raw, problems);
+  checkMountedFiles(services, base, problems);
   return { problems, services: Object.keys(services) };
 }
 
@@ -190,6 +193,25 @@ function checkWorkerEnvironment(raw: Json, problems: string[]): void {
   const rpc = env.SOLANA_RPC_URL;
   if (typeof rpc === 'string' && !rpc.startsWith('${SOLANA_RPC_URL')) {
     problems.push('services.worker.environment.SOLANA_RPC_URL must come from the host environment (${SOLANA_RPC_URL...})');
+  }
+}
+
+/** A path a service names under a directory it bind-mounts from the host must exist in that directory. */
+function checkMountedFiles(services: Record<string, Json>, base: string, problems: string[]): void {
+  for (const [name, service] of Object.entries(services)) {
+    if (!isObject(service)) continue;
+    const text = JSON.stringify({ ...service, volumes: undefined });
+    for (const mount of Array.isArray(service.volumes) ? service.volumes : []) {
+      if (typeof mount !== 'string') continue;
+      const [source, target] = mount.split(':');
+      if (!source || !target || !/^[./]/.test(source)) continue;
+      const host = resolve(base, source);
+      if (!existsSync(host) || !statSync(host).isDirectory()) continue;
+      const escaped = target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      for (const match of text.matchAll(new RegExp(`${escaped}/([\\w./-]+)`, 'g'))) {
+        if (!existsSync(join(host, match[1]!))) problems.push(`services.${name}: ${target}/${match[1]} is not in ${source}`);
+      }
+    }
   }
 }
 

@@ -8,12 +8,9 @@
 // hold across two sweeps.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Address } from '../../src/address';
-import { addWallets } from '../../src/db/wallets';
-import { ensureSchedules } from '../../src/schedules';
 import { requestTierSweep } from '../../src/tier-control';
-import { TIERS, tierScheduleId, tierWorkflowId } from '../../src/tiers';
-import { type Engine, startEngine } from '../helpers/engine';
+import { sweepActivities } from '../helpers/activities';
+import type { Engine } from '../helpers/engine';
 import {
   brokenPromises,
   budgetBurst,
@@ -28,6 +25,7 @@ import {
   watchSlots,
 } from '../helpers/reliability';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
+import { startLowTierEngine } from '../helpers/worker-process-engine';
 
 const WALLETS = 20_000;
 const BATCHES = WALLETS / 100;
@@ -45,46 +43,9 @@ describe('a worker process killed mid-sweep', () => {
     workers.push(worker);
     return worker;
   }
-
-  /**
-   * The activities of a sweep's batch children: by the worker (pid@host) whose attempt finished
-   * them, and how many attempts beyond the first they needed (a killed worker's attempts time out).
-   */
-  async function sweepActivities(sweepId: string, children: number): Promise<{ byWorker: Map<string, number>; extraAttempts: number }> {
-    const byWorker = new Map<string, number>();
-    let extraAttempts = 0;
-    for (let i = 0; i < children; i++) {
-      const history = await engine.client.workflow.getHandle(`${tierWorkflowId('low')}-${sweepId}-${i}`).fetchHistory();
-      for (const event of history.events ?? []) {
-        const started = event.activityTaskStartedEventAttributes;
-        if (!started?.identity) continue;
-        byWorker.set(started.identity, (byWorker.get(started.identity) ?? 0) + 1);
-        extraAttempts += Math.max(0, (started.attempt ?? 1) - 1);
-      }
-    }
-    return { byWorker, extraAttempts };
-  }
-
   beforeEach(async () => {
     workers = [];
-    engine = await startEngine({
-      workers: false,
-      simulator: { wallets: WALLETS, seed: 'worker-kill', slotMs: 200, knobs: { latencyMs: 300, jitterMs: 100 } },
-      env: {
-        RPC_MAX_RPS: String(RPS),
-        SWEEP_CONCURRENCY: '4',
-        BATCHES_PER_CHILD: '10',
-        TIER_LOW_INTERVAL: `${INTERVAL_MS / 1000}s`,
-        TIER_MEDIUM_INTERVAL: '24h',
-        TIER_HIGH_INTERVAL: '24h',
-        SEGMENTATION: 'off',
-      },
-    });
-    await addWallets(engine.sql, engine.sim.world.addresses(0, WALLETS) as Address[], 'low');
-    // The schedules exist, paused, before any worker: sweeps happen when the test asks for them.
-    await ensureSchedules(engine.client, engine.config);
-    for (const tier of TIERS) await engine.client.schedule.getHandle(tierScheduleId(tier)).pause('reliability test');
-    engine.sim.resetStats();
+    engine = await startLowTierEngine({ wallets: WALLETS, rps: RPS, intervalMs: INTERVAL_MS, seed: 'worker-kill' });
     watcher = watchSlots(engine.sql);
   }, 300_000);
 
@@ -121,7 +82,7 @@ describe('a worker process killed mid-sweep', () => {
 
     const stats = engine.sim.stats();
     expect(tokenBucketOverdrafts(stats.arrivals.map((a) => a.at), RPS, budgetBurst(RPS))).toEqual([]);
-    const { extraAttempts } = await sweepActivities(progress.lastSweep!.sweepId, progress.lastSweep!.childrenTotal);
+    const { extraAttempts } = await sweepActivities(engine.client, 'low', progress.lastSweep!);
     recordFigures(
       'worker killed mid-sweep',
       faultFigures(report, stats, { faultsInjected: { sigkill: 1 }, batchesWrittenAtKill: atKill, workers: 2, activityAttemptsRetried: extraAttempts }),
@@ -153,7 +114,7 @@ describe('a worker process killed mid-sweep', () => {
     expect(sweep).toMatchObject({ due: WALLETS, batchesTotal: BATCHES, batchesDone: BATCHES, batchesFailed: 0, walletsChecked: WALLETS });
 
     // Both workers ran the sweep's activities; the survivor alone finished it.
-    const { byWorker, extraAttempts } = await sweepActivities(sweep.sweepId, sweep.childrenTotal);
+    const { byWorker, extraAttempts } = await sweepActivities(engine.client, 'low', sweep);
     const identities = [...byWorker.keys()];
     expect(identities.some((id) => id.startsWith(`${third.pid}@`))).toBe(true);
     expect(identities.some((id) => id.startsWith(`${second.pid}@`))).toBe(true);

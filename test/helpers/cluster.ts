@@ -1,0 +1,22 @@
+// A Temporal server persisting to Postgres (src/stack/cluster.ts) for a test: random ports and
+// databases of its own (bt_cluster_<random> and its _visibility twin) on the run's Postgres,
+// dropped again by stop(). The first use on a machine builds the server (minutes).
+
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { startTemporalCluster, type TemporalCluster } from '../../src/stack/cluster';
+
+export interface TestCluster extends TemporalCluster {
+  /** Stops the server and drops its databases. */
+  remove(): Promise<void>;
+}
+
+export async function startTestCluster(postgresAdminUrl: string = inject('postgresAdminUrl')): Promise<TestCluster> {
+  const cluster = await startTemporalCluster({ port: 0, postgresUrl: postgresAdminUrl, databasePrefix: `bt_cluster_${randomUUID().slice(0, 8)}` });
+  return Object.assign(cluster, {
+    async remove() {
+      await cluster.stop();
+      await cluster.dropDatabases();
+    },
+  });
+}
