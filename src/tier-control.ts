@@ -17,6 +17,7 @@ function startOptions(config: Config, tier: Tier) {
       { key: KIND_KEY, value: 'tier' },
     ],
     memo: { tier, purpose: `keeps the ${tier} tier's balances fresh` },
+    staticSummary: `${tier} tier: sweeps, promotions, progress`,
   };
 }
 

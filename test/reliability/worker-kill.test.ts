@@ -10,7 +10,8 @@ import type { Address } from '../../src/address';
 import { addWallets } from '../../src/db/wallets';
 import { ensureSchedules } from '../../src/schedules';
 import { requestTierSweep } from '../../src/tier-control';
-import { TIERS, tierScheduleId, tierWorkflowId } from '../../src/tiers';
+import { TIERS, tierScheduleId } from '../../src/tiers';
+import { batchWorkflowId } from '../../workflows/definitions';
 import { type Engine, startEngine } from '../helpers/engine';
 import {
   brokenPromises,
@@ -53,7 +54,7 @@ describe('a worker process killed mid-sweep', () => {
     const byWorker = new Map<string, number>();
     let extraAttempts = 0;
     for (let i = 0; i < children; i++) {
-      const history = await engine.client.workflow.getHandle(`${tierWorkflowId('low')}-${sweepId}-${i}`).fetchHistory();
+      const history = await engine.client.workflow.getHandle(batchWorkflowId(sweepId, i)).fetchHistory();
       for (const event of history.events ?? []) {
         const started = event.activityTaskStartedEventAttributes;
         if (!started?.identity) continue;
