@@ -4,6 +4,7 @@
 
 import { Context } from '@temporalio/activity';
 import { dueRanges, type IdRange, MAX_BATCH, pruneChecks, sweepClock } from '../src/db/checks';
+import { BATCH_TIMEOUT_MIN_MS } from '../src/config';
 import { log } from '../src/log';
 import { recordSweep } from '../src/metrics';
 import { readScheduleState } from '../src/schedules';
@@ -92,7 +93,7 @@ export function sweepActivities({ sql, client, config }: ActivityDeps) {
         paused: schedule?.paused ?? null,
         sweepConcurrency: config.sweepConcurrency,
         batchWindow: config.batchWindow,
-        batchTimeoutMs: config.batchTimeoutMs ?? Math.max(intervalMs, 60_000),
+        batchTimeoutMs: config.batchTimeoutMs ?? Math.max(intervalMs, BATCH_TIMEOUT_MIN_MS),
         rpcTaskQueue: config.temporal.rpcTaskQueue,
         firstPage: await page({ tier, cutoff, afterId: 0, pageSize }),
       };

@@ -23,7 +23,7 @@ export interface Config {
   batchesPerChild: number;
   /** Batches each child keeps in flight at once; a sweep has up to sweepConcurrency × batchWindow. */
   batchWindow: number;
-  /** How long one batch may keep retrying before its sweep counts it failed; null: the tier's interval, at least a minute. */
+  /** How long one batch may keep retrying before its sweep counts it failed; null: the tier's interval, at least BATCH_TIMEOUT_MIN_MS. */
   batchTimeoutMs: number | null;
   metricsPort: number | null;
   logLevel: LogLevel;
@@ -77,6 +77,9 @@ export const DEFAULTS = {
   RETIER_QUIET_AFTER: '24h',
   PIN_DURATION: '24h',
 } as const;
+
+/** BATCH_TIMEOUT's floor when unset: longer than the outages a sweep should wait out (a node restart, a failover). */
+export const BATCH_TIMEOUT_MIN_MS = 5 * 60_000;
 
 type Env = Record<string, string | undefined>;
 
