@@ -96,10 +96,10 @@ export const progressQuery = defineQuery<TierProgress>('progress');
 export const batchProgressQuery = defineQuery<BatchProgress>('progress');
 
 /**
- * A batch child's workflow id: `balance-sweep-high-8-1a2b3c4d-3` is child 3 of the high tier's
+ * A batch child's workflow id: `balance-batch-high-8-1a2b3c4d-3` is child 3 of the high tier's
  * 8th sweep (the tier once, unlike the tier workflow's id followed by the sweep's).
  */
-export const batchWorkflowId = (sweepId: string, childIndex: number): string => `balance-sweep-${sweepId}-${childIndex}`;
+export const batchWorkflowId = (sweepId: string, childIndex: number): string => `balance-batch-${sweepId}-${childIndex}`;
 
 /** At most this many addresses per promoteWallets signal; the CLI splits larger lists. */
 export const MAX_PROMOTE_ADDRESSES = 10_000;

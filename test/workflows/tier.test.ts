@@ -201,7 +201,7 @@ describe('failing activities', () => {
       const sweepId = done.lastSweep!.sweepId;
       expect(sweepId).toMatch(/^high-1-[0-9a-f]{8}$/);
       const child = h.env.client.workflow.getHandle(batchWorkflowId(sweepId, 0));
-      expect(child.workflowId).toBe(`balance-sweep-${sweepId}-0`);
+      expect(child.workflowId).toBe(`balance-batch-${sweepId}-0`);
       expect(await (await child.describe()).staticSummary()).toBe('high sweep 1, wallets 1–2,000 (2,000 due)');
       expect((await h.env.client.workflow.getHandle(batchWorkflowId(sweepId, 1)).describe()).status.name).toBe('FAILED');
       await handle.terminate();
