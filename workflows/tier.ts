@@ -116,7 +116,8 @@ const emptyTotals = (): Totals => ({
 function untrustedText(value: unknown, max: number): string {
   if (typeof value === 'string') return value.slice(0, max);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value).slice(0, max);
-  return value === null ? 'null' : `(${typeof value === 'object' ? (Array.isArray(value) ? 'a list' : 'an object') : typeof value})`;
+  if (value === null || value === undefined) return String(value);
+  return `(${typeof value === 'object' ? (Array.isArray(value) ? 'a list' : 'an object') : typeof value})`;
 }
 
 /** An activity's or child's failure as one line: its own message and its cause's. */

@@ -121,14 +121,14 @@ describe('bad input', () => {
       const notList = report((r) => r.error === 'addresses must be a list');
       const tooMany = report((r) => r.requested === 10_001);
       const mixed = report((r) => r.requested === 6);
-      const notObject = report((r) => r.tier === '(undefined)');
+      const notObject = report((r) => r.tier === 'undefined');
       expect(unknownTier).toMatchObject({ tier: 'nope', error: "unknown tier 'nope': expected high, medium or low" });
       expect(trapTier).toMatchObject({ tier: '(an object)', error: "unknown tier '(an object)': expected high, medium or low" });
       expect(notList).toMatchObject({ error: 'addresses must be a list', moved: 0 });
       expect(tooMany).toMatchObject({ requested: 10_001, moved: 0, error: 'too many addresses (10001); at most 10000 per signal' });
       expect(mixed).toMatchObject({ requested: 6, moved: 1, unchanged: 0, unknownCount: 1, unknown: [untracked], invalidCount: 4, error: null });
       expect(mixed!.invalid.map((i) => i.address)).toEqual(['1', 'null', '(an object)', hostile]);
-      expect(notObject).toMatchObject({ error: "unknown tier '(undefined)': expected high, medium or low" });
+      expect(notObject).toMatchObject({ error: "unknown tier 'undefined': expected high, medium or low" });
       expect(fake.moves).toEqual([{ tier: 'high', addresses: [tracked, untracked] }]);
       expect(progress.lastSweep).toMatchObject({ reason: '(an object)', walletsChecked: 100 });
 
