@@ -13,6 +13,8 @@ import type { ChildRange } from './sweep';
 import type { ActivityDeps } from './deps';
 
 export interface CheckBatchInput extends ChildRange {
+  /** The sweep's plan instant: the batch row records it. */
+  plannedAt: string;
   /** Unique per sweep, child and batch: a replayed write of the same batch is a no-op. */
   batchKey: string;
 }
@@ -95,7 +97,7 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
         tier: input.tier,
         fromId: input.fromId,
         toId: input.toId,
-        plannedAt: input.plannedAt ?? readAt,
+        plannedAt: input.plannedAt,
         readAt,
         slot: read.slot,
         observations: valid.map((w, i) => ({ id: w.id, lamports: read.balances[i]!.lamports, onChain: read.balances[i]!.onChain })),

@@ -1,7 +1,12 @@
-// Sweep planning: which of a tier's wallets are due, cut into child-sized and batch-sized id ranges.
+// Sweep planning: which of a tier's wallets are due, cut into child-sized and batch-sized id
+// ranges, a page of child ranges at a time so no activity result or workflow run grows with
+// the tier; and the one log line and metric of a finished sweep.
 
 import { Context } from '@temporalio/activity';
 import { dueRanges, type IdRange, MAX_BATCH, pruneChecks, sweepClock } from '../src/db/checks';
+import { BATCH_TIMEOUT_MIN_MS } from '../src/config';
+import { log } from '../src/log';
+import { recordSweep } from '../src/metrics';
 import { readScheduleState } from '../src/schedules';
 import type { Tier } from '../src/tiers';
 import type { ActivityDeps } from './deps';
@@ -9,56 +14,103 @@ import type { ActivityDeps } from './deps';
 export interface ChildRange {
   tier: Tier;
   cutoff: string;
-  /** The sweep's plan instant; absent in children started before it existed (their reads stand in). */
-  plannedAt?: string;
   fromId: number;
   toId: number;
 }
 
-export interface SweepPlan {
+/** Up to `pageSize` child ranges after a cursor id, and what is still due from the cursor on. */
+export interface SweepPage {
+  children: IdRange[];
+  /** Due wallets after the cursor, these children's included. */
+  due: number;
+  /** Child ranges after the cursor, these included. */
+  childrenLeft: number;
+}
+
+export interface PageRequest {
+  tier: Tier;
+  cutoff: string;
+  /** Ranges start after this wallet id (0: from the first). */
+  afterId: number;
+  pageSize: number;
+}
+
+/** What every child of one sweep is given: fixed at the plan, carried across continue-as-new. */
+export interface SweepSettings {
   /** Batches of sweeps planned before this instant no longer count; every batch of the sweep uses the same one. */
   cutoff: string;
   /** When this sweep was planned: its batches record it. */
   plannedAt: string;
   intervalMs: number;
-  paused: boolean | null;
-  due: number;
-  batches: number;
-  children: IdRange[];
   /** Worker settings, read at each sweep so a redeploy with new values takes effect. */
   sweepConcurrency: number;
   batchWindow: number;
+  /** How long one batch may keep retrying before the sweep counts it failed (BATCH_TIMEOUT). */
+  batchTimeoutMs: number;
   rpcTaskQueue: string;
 }
 
+export interface SweepPlan extends SweepSettings {
+  paused: boolean | null;
+  firstPage: SweepPage;
+}
+
+/** What the tier workflow reports of a finished sweep. */
+export interface SweepSummary {
+  tier: Tier;
+  sweepId: string;
+  reason: string;
+  wallets: number;
+  changed: number;
+  rpcCalls: number;
+  batchesFailed: number;
+  durationMs: number;
+  error: string | null;
+}
+
 export function sweepActivities({ sql, client, config }: ActivityDeps) {
+  const childSize = MAX_BATCH * config.batchesPerChild;
+
+  async function page({ tier, cutoff, afterId, pageSize }: PageRequest): Promise<SweepPage> {
+    const ranges = await dueRanges(sql, { tier, cutoff, size: childSize, within: { fromId: afterId + 1, toId: Number.MAX_SAFE_INTEGER } });
+    return { children: ranges.slice(0, pageSize), due: ranges.reduce((sum, c) => sum + c.wallets, 0), childrenLeft: ranges.length };
+  }
+
   return {
-    async planSweep({ tier }: { tier: Tier }): Promise<SweepPlan> {
+    async planSweep({ tier, pageSize }: { tier: Tier; pageSize: number }): Promise<SweepPlan> {
       const schedule = await readScheduleState(client, tier);
       // The schedule is the source of truth for the cadence: an operator may have changed it.
       const intervalMs = schedule?.intervalMs ?? config.tierIntervalsMs[tier];
       const { plannedAt, cutoff } = await sweepClock(sql, intervalMs);
       const pruned = await pruneChecks(sql, tier, intervalMs);
       if (pruned > 0) Context.current().log.debug('pruned old batch checks', { tier, pruned });
-      const children = await dueRanges(sql, { tier, cutoff, size: MAX_BATCH * config.batchesPerChild });
-      const due = children.reduce((sum, c) => sum + c.wallets, 0);
       return {
         cutoff,
         plannedAt,
         intervalMs,
         paused: schedule?.paused ?? null,
-        due,
-        batches: Math.ceil(due / MAX_BATCH),
-        children,
         sweepConcurrency: config.sweepConcurrency,
         batchWindow: config.batchWindow,
+        batchTimeoutMs: config.batchTimeoutMs ?? Math.max(intervalMs, BATCH_TIMEOUT_MIN_MS),
         rpcTaskQueue: config.temporal.rpcTaskQueue,
+        firstPage: await page({ tier, cutoff, afterId: 0, pageSize }),
       };
     },
+
+    /** The next page of a sweep's child ranges. */
+    planSweepPage: page,
 
     /** Cuts one child's range into batches of up to 100 due wallets. */
     async planBatches({ tier, cutoff, fromId, toId }: ChildRange): Promise<IdRange[]> {
       return dueRanges(sql, { tier, cutoff, size: MAX_BATCH, within: { fromId, toId } });
+    },
+
+    /** One info line per finished sweep, and its failed batches counted in the metrics. */
+    async sweepFinished(summary: SweepSummary): Promise<void> {
+      recordSweep(summary.tier, { batchesFailed: summary.batchesFailed });
+      const { error, ...fields } = summary;
+      if (error === null) log.info('sweep finished', { ...fields });
+      else log.warn('sweep ended early', { ...summary });
     },
   };
 }

@@ -25,6 +25,8 @@ export interface Config {
   batchesPerChild: number;
   /** Batches each child keeps in flight at once; a sweep has up to sweepConcurrency × batchWindow. */
   batchWindow: number;
+  /** How long one batch may keep retrying before its sweep counts it failed; null: the tier's interval, at least BATCH_TIMEOUT_MIN_MS. */
+  batchTimeoutMs: number | null;
   metricsPort: number | null;
   logLevel: LogLevel;
   segmentation: SegmentationRules;
@@ -78,6 +80,9 @@ export const DEFAULTS = {
   RETIER_QUIET_AFTER: '24h',
   PIN_DURATION: '24h',
 } as const;
+
+/** BATCH_TIMEOUT's floor when unset: longer than the outages a sweep should wait out (a node restart, a failover). */
+export const BATCH_TIMEOUT_MIN_MS = 5 * 60_000;
 
 type Env = Record<string, string | undefined>;
 
@@ -176,6 +181,7 @@ export function loadConfig(env: Env = process.env): Config {
     sweepConcurrency: r.number('SWEEP_CONCURRENCY', DEFAULTS.SWEEP_CONCURRENCY, { min: 1, max: 256, integer: true }),
     batchesPerChild: r.number('BATCHES_PER_CHILD', DEFAULTS.BATCHES_PER_CHILD, { min: 1, max: 100, integer: true }),
     batchWindow: r.number('BATCH_WINDOW', DEFAULTS.BATCH_WINDOW, { min: 1, max: 100, integer: true }),
+    batchTimeoutMs: r.raw('BATCH_TIMEOUT') === undefined ? null : r.duration('BATCH_TIMEOUT', '1m', 1_000),
     metricsPort:
       metricsPortText === undefined ? null : r.number('METRICS_PORT', '9464', { min: 1, max: 65_535, integer: true }),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL),

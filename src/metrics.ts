@@ -57,6 +57,13 @@ const batchDuration = new Histogram({
   registers: [registry],
 });
 
+const batchesFailed = new Counter({
+  name: 'balance_tracker_batches_failed_total',
+  help: 'Batches a finished sweep counted failed (a request that can never succeed, or retried past BATCH_TIMEOUT; their wallets stay due), by tier.',
+  labelNames: ['tier'] as const,
+  registers: [registry],
+});
+
 /** Where the staleness gauges read from; set while a metrics server with a database runs. */
 let staleness: StalenessCache | null = null;
 
@@ -111,6 +118,10 @@ export function recordBatch(tier: Tier, { wallets, changed, seconds }: { wallets
   walletsChecked.inc({ tier }, wallets);
   walletsChanged.inc({ tier }, changed);
   batchDuration.observe({ tier }, seconds);
+}
+
+export function recordSweep(tier: Tier, { batchesFailed: failed }: { batchesFailed: number }): void {
+  batchesFailed.inc({ tier }, failed);
 }
 
 /** What a scrape shows per tier: the wallet count, and the stalest age extrapolated to now. */
@@ -237,6 +248,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     for (const tier of TIERS) {
       walletsChecked.inc({ tier }, 0);
       walletsChanged.inc({ tier }, 0);
+      batchesFailed.inc({ tier }, 0);
     }
   }
   if (options.rpcMaxRps !== undefined) rpcBudget.set(options.rpcMaxRps);

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
 import { addWallets } from '../src/db/wallets';
@@ -469,6 +470,13 @@ describe('balance-tracker CLI', () => {
         "moved wallets are checked on the low tier's next sweep",
       ]);
       expect([await tierOf(a), await tierOf(b), await tierOf(untracked)]).toEqual(['low', 'low', null]);
+      // The move's result in the tier workflow's history is counts and examples, never the address lists.
+      const history = await engine.client.workflow.getHandle(tierWorkflowId('low')).fetchHistory();
+      const moves = history.events!.filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'moveWallets').map((ev) => ev.eventId!.toString());
+      const moveResults = history.events!
+        .filter((ev) => moves.includes(ev.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() ?? ''))
+        .map((ev) => defaultPayloadConverter.fromPayload(ev.activityTaskCompletedEventAttributes!.result!.payloads![0]!));
+      expect(moveResults.at(-1)).toEqual({ moved: 2, unchanged: 0, unknown: 1, unknownExamples: [untracked] });
 
       const again = await cli(['tiers', 'promote', a, b, '--to', 'low', '--json']);
       expect(again.code).toBe(0);

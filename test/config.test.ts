@@ -20,6 +20,7 @@ describe('configuration', () => {
     expect(config.rpcMaxRps).toBe(50);
     expect(config.rpcMaxRetryAfterMs).toBe(60_000);
     expect(config.commitment).toBe('confirmed');
+    expect(config.batchTimeoutMs).toBeNull();
   });
 
   it('caps Retry-After at RPC_MAX_RETRY_AFTER, a duration like the others', () => {
@@ -50,6 +51,7 @@ describe('configuration', () => {
       TIER_HIGH_INTERVAL: '10s',
       TIER_MEDIUM_INTERVAL: '2m',
       TIER_LOW_INTERVAL: '6h',
+      BATCH_TIMEOUT: '90s',
     });
     expect(config).toMatchObject({
       temporal: { address: 'temporal.internal:7233', namespace: 'balances' },
@@ -58,6 +60,7 @@ describe('configuration', () => {
       commitment: 'finalized',
       rpcMaxRps: 12.5,
       tierIntervalsMs: { high: 10_000, medium: 120_000, low: 21_600_000 },
+      batchTimeoutMs: 90_000,
     });
   });
 
@@ -75,6 +78,7 @@ describe('configuration', () => {
     ['SWEEP_CONCURRENCY', '1.5', "SWEEP_CONCURRENCY: expected an integer from 1 to 256, got '1.5'"],
     ['BATCHES_PER_CHILD', '1000', "BATCHES_PER_CHILD: expected an integer from 1 to 100, got '1000'"],
     ['BATCH_WINDOW', '0', "BATCH_WINDOW: expected an integer from 1 to 100, got '0'"],
+    ['BATCH_TIMEOUT', '500ms', "BATCH_TIMEOUT: expected a duration like 30s, 5m or 1h (at least 1s), got '500ms'"],
     ['METRICS_PORT', '70000', "METRICS_PORT: expected an integer from 1 to 65535, got '70000'"],
     ['LOG_LEVEL', 'loud', "LOG_LEVEL: expected one of debug, info, warn, error, got 'loud'"],
   ])('%s=%s is refused with a message naming the variable', (name, value, message) => {

@@ -7,7 +7,7 @@ import { addWallets, moveWallets } from '../src/db/wallets';
 import { ensureSchedules } from '../src/schedules';
 import { requestTierSweep } from '../src/tier-control';
 import { tierWorkflowId } from '../src/tiers';
-import { batchProgressQuery, requestSweepSignal } from '../workflows/definitions';
+import { batchProgressQuery, batchWorkflowId, requestSweepSignal } from '../workflows/definitions';
 import { type Engine, startEngine } from './helpers/engine';
 import { budgetBurst, tokenBucketOverdrafts } from './helpers/reliability';
 
@@ -111,7 +111,7 @@ describe('tiers sharing the RPC budget', () => {
     expect((await e.waitForSweeps('low', 1, 60_000)).lastSweep).toMatchObject({ due: 6_000, walletsChecked: 6_000, batchesFailed: 0 });
 
     // When the high batches were queued (from the child's history) and when they started (read_at).
-    const history = await e.client.workflow.getHandle(`${tierWorkflowId('high')}-${high.sweepId}-0`).fetchHistory();
+    const history = await e.client.workflow.getHandle(batchWorkflowId(high.sweepId, 0)).fetchHistory();
     const queued = history.events!.filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'checkBatch').map((ev) => tsToDate(ev.eventTime!));
     expect(queued).toHaveLength(2);
     const [order] = await e.sql<{ overtook: bigint; after: bigint }[]>`

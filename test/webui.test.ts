@@ -88,11 +88,11 @@ describe('the Temporal Web UI', () => {
   it('filters the workflows by the BalanceTier search attribute', async () => {
     await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent('BalanceTier = "high"')}`);
     // The tier workflow and its sweep's three batch children; nothing of the other tiers.
-    const listed = async () => [...new Set((await page.locator('main').innerText()).match(/balance-tier-[\w-]+/g))].sort();
+    const listed = async () => [...new Set((await page.locator('main').innerText()).match(/balance-(?:tier|batch)-[\w-]+/g))].sort();
     await expect.poll(listed, { timeout: UI_TIMEOUT_MS }).toHaveLength(4);
     const ids = await listed();
-    expect(ids[0]).toBe('balance-tier-high');
-    for (const id of ids.slice(1)) expect(id).toMatch(/^balance-tier-high-high-\d+-[0-9a-f]+-\d$/);
+    expect(ids.at(-1)).toBe('balance-tier-high');
+    for (const id of ids.slice(0, -1)) expect(id).toMatch(/^balance-batch-high-\d+-[0-9a-f]+-\d$/);
     // The filter shows as a chip above the list.
     expect(await page.locator('main').innerText()).toMatch(/BalanceTier\s*=\s*"high"/);
     await screenshot('2-workflows-high');
@@ -101,7 +101,7 @@ describe('the Temporal Web UI', () => {
   it('shows a sweep\'s batch children on the tier workflow\'s page', async () => {
     const { runId } = await engine!.client.workflow.getHandle(tierWorkflowId('high')).describe();
     await page.goto(`${ui}/namespaces/default/workflows/${tierWorkflowId('high')}/${runId}/relationships`);
-    const childIds = async () => new Set((await page.locator('main').innerText()).match(/balance-tier-high-high-\d+-[0-9a-f]+-\d+/g));
+    const childIds = async () => new Set((await page.locator('main').innerText()).match(/balance-batch-high-\d+-[0-9a-f]+-\d+/g));
     // 250 wallets, one batch of up to 100 per child: three children.
     await expect.poll(async () => (await childIds()).size, { timeout: UI_TIMEOUT_MS }).toBe(3);
     await expect.poll(() => page.getByText('batchWorkflow').count(), { timeout: UI_TIMEOUT_MS }).toBe(3);

@@ -1,7 +1,8 @@
 // A child of a sweep: one id range of a tier, cut into batches of up to 100 wallets,
 // each checked by one activity on the rate-limited RPC task queue.
 
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
 import type { MainActivities, RpcActivities } from '../activities';
 import { TIER_PRIORITY, type Tier } from '../src/tiers';
 import { addTally, type BatchProgress, batchProgressQuery, emptyTally } from './definitions';
@@ -12,34 +13,45 @@ export interface BatchWorkflowInput {
   sweepId: string;
   childIndex: number;
   cutoff: string;
-  /** The sweep's plan instant; absent in children started before it existed. */
-  plannedAt?: string;
+  /** The sweep's plan instant. */
+  plannedAt: string;
   fromId: number;
   toId: number;
   /**
    * Batches in flight at once (BATCH_WINDOW); the task-queue rate limit does the pacing, the
-   * window only keeps enough attempts waiting on it. Absent in children started before it existed.
+   * window only keeps enough attempts waiting on it.
    */
-  batchWindow?: number;
+  batchWindow: number;
+  /** How long one batch may keep retrying before it counts failed (BATCH_TIMEOUT). */
+  batchTimeoutMs: number;
   rpcTaskQueue: string;
 }
-
-const BATCH_WINDOW_BEFORE_CONFIG = 2;
 
 const { planBatches } = proxyActivities<MainActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+/** Why a batch failed, in one line: the last attempt's error, and whether BATCH_TIMEOUT ended its retries. */
+function batchFailure(error: ActivityFailure): string {
+  const { cause } = error;
+  const last =
+    cause instanceof ApplicationFailure ? `${cause.type}: ${cause.message}` : cause instanceof TimeoutFailure ? `timed out (${cause.message})` : error.message;
+  return error.retryState === RetryState.TIMEOUT ? `gave up after retrying for BATCH_TIMEOUT; last error ${last}` : last;
+}
+
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
-  const { tier, sweepId, childIndex, cutoff, plannedAt, fromId, toId, rpcTaskQueue, batchWindow = BATCH_WINDOW_BEFORE_CONFIG } = input;
+  const { tier, sweepId, childIndex, cutoff, plannedAt, fromId, toId, rpcTaskQueue, batchWindow, batchTimeoutMs } = input;
   const { checkBatch } = proxyActivities<RpcActivities>({
     taskQueue: rpcTaskQueue,
     // Ahead of lower tiers' batches waiting on the shared rate limit (and their retries too).
     priority: { priorityKey: TIER_PRIORITY[tier] },
     startToCloseTimeout: '1 minute',
-    // No attempt limit: an RPC outage is waited out with capped backoff; a request that
-    // can never succeed fails fast (RpcRejected is raised as non-retryable).
+    // An RPC outage is waited out with capped backoff for up to BATCH_TIMEOUT; past it the batch
+    // counts failed, its wallets stay due and the next sweep tries them again, so no batch holds
+    // its sweep open for good. A request that can never succeed fails fast (RpcRejected is
+    // raised as non-retryable).
+    scheduleToCloseTimeout: batchTimeoutMs,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
   });
   const progress: BatchProgress = {
@@ -70,8 +82,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
       progress.batchesFailed++;
-      const cause = error.cause instanceof ApplicationFailure ? `${error.cause.type}: ${error.cause.message}` : error.message;
-      if (progress.failures.length < 10) progress.failures.push(`ids ${range.fromId}-${range.toId}: ${cause}`);
+      if (progress.failures.length < 10) progress.failures.push(`ids ${range.fromId}-${range.toId}: ${batchFailure(error)}`);
     }
   });
   return progress;

@@ -34,6 +34,8 @@ export interface SweepProgress extends Tally {
   childrenDone: number;
   /** Counted at the plan; each child corrects it, when done, by the batches it found. */
   batchesTotal: number;
+  /** Why the sweep ended before planning all its wallets (its planning activity failed); null when it did not. */
+  error: string | null;
 }
 
 export interface Totals {
@@ -92,6 +94,12 @@ export const requestSweepSignal = defineSignal<[{ reason: string }]>('requestSwe
 export const promoteWalletsSignal = defineSignal<[PromoteWalletsInput]>('promoteWallets');
 export const progressQuery = defineQuery<TierProgress>('progress');
 export const batchProgressQuery = defineQuery<BatchProgress>('progress');
+
+/**
+ * A batch child's workflow id: `balance-batch-high-8-1a2b3c4d-3` is child 3 of the high tier's
+ * 8th sweep (the tier once, unlike the tier workflow's id followed by the sweep's).
+ */
+export const batchWorkflowId = (sweepId: string, childIndex: number): string => `balance-batch-${sweepId}-${childIndex}`;
 
 /** At most this many addresses per promoteWallets signal; the CLI splits larger lists. */
 export const MAX_PROMOTE_ADDRESSES = 10_000;

@@ -1,27 +1,34 @@
-// The long-lived workflow that owns one tier: it sweeps when its schedule asks,
-// coalesces extra requests, moves wallets between tiers on signal, answers `progress`,
-// and continues-as-new to keep its history small without losing totals or a pending sweep.
+// The long-lived workflow that owns one tier: it sweeps when its schedule asks, coalesces
+// extra requests, moves wallets between tiers on signal, answers `progress`, and
+// continues-as-new to keep each run's history small — between sweeps and inside a long one —
+// without losing totals, a pending sweep or the sweep in progress. Nothing it receives or
+// calls may fail it: activity failures, bad signals and queries are reported, not thrown.
 
 import {
   allHandlersFinished,
   condition,
   continueAsNew,
   isCancellation,
+  log,
   ParentClosePolicy,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   startChild,
+  TemporalFailure,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { MainActivities } from '../activities';
+import type { SweepPage, SweepSettings } from '../activities/sweep';
 import { checkAddress } from '../src/address';
+import type { IdRange } from '../src/db/checks';
 import { KIND_KEY, TIER_KEY } from '../src/search-attributes';
 import { isTier, type Tier } from '../src/tiers';
 import { batchWorkflow } from './batch';
 import {
   addTally,
+  batchWorkflowId,
   emptyTally,
   MAX_PROMOTE_ADDRESSES,
   type PromotionReport,
@@ -39,15 +46,43 @@ const activities = proxyActivities<MainActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+// A promotion's handler must end, or it would hold off continue-as-new (and so every sweep) for good.
+const { moveWallets } = proxyActivities<MainActivities>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
 const local = proxyLocalActivities<MainActivities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 3 },
 });
 
-/** How often an idle tier re-reads its schedule, so `progress` shows pause and interval changes. */
+/** How often an idle tier re-reads its schedule (and retries a read that failed), so `progress` shows pause and interval changes. */
 const SCHEDULE_REFRESH_MS = 60_000;
 const KEEP_PROMOTIONS = 10;
 const EXAMPLES = 20;
+const MAX_BATCH = 100;
+/**
+ * Child ranges per planning page: ~8 history events each, so a page adds ~4,000 events and
+ * ~1 MB at most to a run, and a page's activity result stays ~25 KB.
+ */
+export const PLAN_PAGE_SIZE = 500;
+/** A run continues as new at a page boundary past these (Temporal's limits: 51,200 events, 50 MB). */
+const RUN_MAX_EVENTS = 10_000;
+const RUN_MAX_BYTES = 10 * 1024 * 1024;
+
+/** A sweep between two pages: all it needs to go on in another run. */
+export interface SweepInProgress {
+  settings: SweepSettings;
+  progress: SweepProgress;
+  /** The next page's ranges start after this wallet id. */
+  afterId: number;
+  /** Batches the finished children found (and the failed ones were planned with). */
+  batchesFound: number;
+  /** Due wallets of the ranges already handed to children. */
+  duePlanned: number;
+  startedAtMs: number;
+}
 
 export interface CarriedState {
   pendingSweep: { reason: string } | null;
@@ -56,6 +91,9 @@ export interface CarriedState {
   totals: Totals;
   promotions: PromotionReport[];
   runs: number;
+  schedule: { paused: boolean; intervalMs: number } | null;
+  scheduleCheckedAt: string | null;
+  sweep: SweepInProgress | null;
 }
 
 export interface TierWorkflowInput {
@@ -74,6 +112,27 @@ const emptyTotals = (): Totals => ({
   rpcCalls: 0,
 });
 
+/** Untrusted signal text, shortened; never calls into the value (an object's toString may be anything). */
+function untrustedText(value: unknown, max: number): string {
+  if (typeof value === 'string') return value.slice(0, max);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value).slice(0, max);
+  if (value === null || value === undefined) return String(value);
+  return `(${typeof value === 'object' ? (Array.isArray(value) ? 'a list' : 'an object') : typeof value})`;
+}
+
+/** An activity's or child's failure as one line: its own message and its cause's. */
+function failureText(error: unknown): string {
+  if (!(error instanceof Error)) return untrustedText(error, 200);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.message}${cause}`.slice(0, 500);
+}
+
+/** What an activity, a child or starting one throws on failure (a bug in this code is not one: it fails the task, to be fixed and replayed). */
+const isFailure = (error: unknown): boolean => error instanceof TemporalFailure;
+
+/** 1234567 -> "1,234,567" (no Intl in workflow code). */
+const count = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
 export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWorkflowInput): Promise<void> {
   let pending = carried?.pendingSweep ?? null;
   let coalesced = carried?.coalescedRequests ?? 0;
@@ -81,9 +140,9 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
   const totals = carried?.totals ?? emptyTotals();
   const promotions = carried?.promotions ?? [];
   const runs = (carried?.runs ?? 0) + 1;
-  let current: SweepProgress | null = null;
-  let schedule: { paused: boolean; intervalMs: number } | null = null;
-  let scheduleCheckedAt: string | null = null;
+  let active = carried?.sweep ?? null;
+  let schedule = carried?.schedule ?? null;
+  let scheduleCheckedAt = carried?.scheduleCheckedAt ?? null;
   let sweepsThisRun = 0;
 
   setHandler(requestSweepSignal, (input) => {
@@ -91,7 +150,7 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
     const reason = typeof input === 'object' && input !== null && !isUndecodable(input) ? (input as { reason?: unknown }).reason : undefined;
     // At most one sweep waits behind the running one; further requests fold into it.
     if (pending) coalesced++;
-    else pending = { reason: String(reason ?? 'signal').slice(0, 200) };
+    else pending = { reason: reason === undefined ? 'signal' : untrustedText(reason, 200) };
   });
 
   setHandler(promoteWalletsSignal, async (input) => {
@@ -102,71 +161,138 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
 
   setHandler(progressQuery, (): TierProgress => ({
     tier,
-    state: current ? 'sweeping' : 'idle',
+    state: active ? 'sweeping' : 'idle',
     paused: schedule?.paused ?? null,
     intervalMs: schedule?.intervalMs ?? null,
     scheduleCheckedAt,
     pendingSweep: pending !== null,
     coalescedRequests: coalesced,
-    current,
+    current: active?.progress ?? null,
     lastSweep,
     totals,
     promotions,
     runs,
   }));
 
+  /** A failed read keeps the last known schedule; the next refresh tries again. */
   async function refreshSchedule(): Promise<void> {
-    schedule = await local.readSchedule({ tier });
-    scheduleCheckedAt = new Date().toISOString();
+    try {
+      schedule = await local.readSchedule({ tier });
+      scheduleCheckedAt = new Date().toISOString();
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      log.warn('reading the tier schedule failed; keeping the last known one', { tier, error: failureText(error) });
+    }
   }
 
-  async function sweep(reason: string): Promise<void> {
-    const plan = await activities.planSweep({ tier });
-    schedule = plan.paused === null ? null : { paused: plan.paused, intervalMs: plan.intervalMs };
+  /** Plans a sweep; null when planning failed (the request is dropped, the next one plans again). */
+  async function startSweep(reason: string): Promise<{ sweep: SweepInProgress; page: SweepPage } | null> {
+    let plan;
+    try {
+      plan = await activities.planSweep({ tier, pageSize: PLAN_PAGE_SIZE });
+    } catch (error) {
+      if (!isFailure(error)) throw error;
+      log.warn('planning a sweep failed; the next request plans again', { tier, reason, error: failureText(error) });
+      return null;
+    }
+    const { paused, firstPage, ...settings } = plan;
+    schedule = paused === null ? null : { paused, intervalMs: plan.intervalMs };
     scheduleCheckedAt = new Date().toISOString();
-    const sweepId = `${tier}-${totals.sweeps + 1}-${uuid4().slice(0, 8)}`;
     const progress: SweepProgress = {
-      sweepId,
+      sweepId: `${tier}-${totals.sweeps + 1}-${uuid4().slice(0, 8)}`,
       reason,
       startedAt: new Date().toISOString(),
       finishedAt: null,
       durationMs: null,
       intervalMs: plan.intervalMs,
-      due: plan.due,
-      childrenTotal: plan.children.length,
+      due: firstPage.due,
+      childrenTotal: firstPage.childrenLeft,
       childrenDone: 0,
-      batchesTotal: plan.batches,
+      batchesTotal: Math.ceil(firstPage.due / MAX_BATCH),
+      error: null,
       ...emptyTally(),
     };
-    current = progress;
-    const started = Date.now();
-    await inWindow(plan.children, plan.sweepConcurrency, async (range, index) => {
+    return { sweep: { settings, progress, afterId: 0, batchesFound: 0, duePlanned: 0, startedAtMs: Date.now() }, page: firstPage };
+  }
+
+  async function runChild(sweep: SweepInProgress, range: IdRange, childIndex: number): Promise<void> {
+    const { settings, progress } = sweep;
+    const estimate = Math.ceil(range.wallets / MAX_BATCH);
+    try {
       const child = await startChild(batchWorkflow, {
-        workflowId: `${workflowInfo().workflowId}-${sweepId}-${index}`,
-        args: [{ tier, sweepId, childIndex: index, cutoff: plan.cutoff, plannedAt: plan.plannedAt, fromId: range.fromId, toId: range.toId, batchWindow: plan.batchWindow, rpcTaskQueue: plan.rpcTaskQueue }],
+        workflowId: batchWorkflowId(progress.sweepId, childIndex),
+        args: [
+          {
+            tier,
+            sweepId: progress.sweepId,
+            childIndex,
+            cutoff: settings.cutoff,
+            plannedAt: settings.plannedAt,
+            fromId: range.fromId,
+            toId: range.toId,
+            batchWindow: settings.batchWindow,
+            batchTimeoutMs: settings.batchTimeoutMs,
+            rpcTaskQueue: settings.rpcTaskQueue,
+          },
+        ],
         // A sweep's children die with it; the next sweep picks up whatever is still due.
         parentClosePolicy: ParentClosePolicy.TERMINATE,
         typedSearchAttributes: [
           { key: TIER_KEY, value: tier },
           { key: KIND_KEY, value: 'batch' },
         ],
-        memo: { tier, sweepId, fromId: range.fromId, toId: range.toId, dueWallets: range.wallets },
+        memo: { tier, sweepId: progress.sweepId, fromId: range.fromId, toId: range.toId, dueWallets: range.wallets },
+        staticSummary: `${tier} sweep ${count(totals.sweeps + 1)}, wallets ${count(range.fromId)}–${count(range.toId)} (${count(range.wallets)} due)`,
       });
-      try {
-        const result = await child.result();
-        addTally(progress, result);
-        // The plan counted the range's due wallets; the child counts again when it starts and
-        // also finds wallets moved into the tier since, so its count replaces the estimate.
-        progress.batchesTotal += result.batchesTotal - Math.ceil(range.wallets / 100);
-      } catch (error) {
-        if (isCancellation(error)) throw error;
-        // A failed child costs its batches, not the sweep.
-        progress.batchesFailed += Math.ceil(range.wallets / 100);
+      const result = await child.result();
+      addTally(progress, result);
+      // The plan counted the range's due wallets; the child counts again when it starts and
+      // also finds wallets moved into the tier since, so its count replaces the estimate.
+      progress.batchesTotal += result.batchesTotal - estimate;
+      sweep.batchesFound += result.batchesTotal;
+    } catch (error) {
+      if (isCancellation(error) || !isFailure(error)) throw error;
+      // A failed child costs its batches, not the sweep; its wallets stay due.
+      progress.batchesFailed += estimate;
+      sweep.batchesFound += estimate;
+      log.warn('a sweep child failed', { tier, sweepId: progress.sweepId, childIndex, error: failureText(error) });
+    }
+    progress.childrenDone++;
+  }
+
+  /** Runs a sweep's pages; false when the run should continue as new first (between two pages). */
+  async function runSweep(sweep: SweepInProgress, first: SweepPage | null): Promise<boolean> {
+    const { settings, progress } = sweep;
+    let page = first;
+    for (;;) {
+      if (page === null) {
+        if (shouldContinueAsNew(false)) return false;
+        try {
+          page = await activities.planSweepPage({ tier, cutoff: settings.cutoff, afterId: sweep.afterId, pageSize: PLAN_PAGE_SIZE });
+        } catch (error) {
+          if (!isFailure(error)) throw error;
+          progress.error = `planning the sweep's next wallets failed: ${failureText(error)}`;
+          return true;
+        }
+        // Later pages see wallets moved into the tier since the plan: the totals follow them.
+        progress.due = sweep.duePlanned + page.due;
+        progress.childrenTotal = progress.childrenDone + page.childrenLeft;
+        progress.batchesTotal = sweep.batchesFound + Math.ceil(page.due / MAX_BATCH);
       }
-      progress.childrenDone++;
-    });
+      if (page.children.length === 0) return true;
+      const firstIndex = progress.childrenDone;
+      await inWindow(page.children, settings.sweepConcurrency, (range, index) => runChild(sweep, range, firstIndex + index));
+      sweep.afterId = page.children[page.children.length - 1]!.toId;
+      sweep.duePlanned += page.children.reduce((sum, c) => sum + c.wallets, 0);
+      if (page.children.length === page.childrenLeft) return true;
+      page = null;
+    }
+  }
+
+  async function finishSweep(sweep: SweepInProgress): Promise<void> {
+    const { progress } = sweep;
     progress.finishedAt = new Date().toISOString();
-    progress.durationMs = Date.now() - started;
+    progress.durationMs = Date.now() - sweep.startedAtMs;
     totals.sweeps++;
     totals.walletsChecked += progress.walletsChecked;
     totals.walletsChanged += progress.walletsChanged;
@@ -174,8 +300,25 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
     totals.walletsSetAside += progress.walletsSetAside;
     totals.rpcCalls += progress.rpcCalls;
     lastSweep = progress;
-    current = null;
+    active = null;
     sweepsThisRun++;
+    try {
+      await local.sweepFinished({
+        tier,
+        sweepId: progress.sweepId,
+        reason: progress.reason,
+        wallets: progress.walletsChecked,
+        changed: progress.walletsChanged,
+        rpcCalls: progress.rpcCalls,
+        batchesFailed: progress.batchesFailed,
+        durationMs: progress.durationMs,
+        error: progress.error,
+      });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      // Only the log line and the metric are lost; the sweep's counts are in `progress`.
+      log.warn('recording a finished sweep failed', { tier, sweepId: progress.sweepId, error: failureText(error) });
+    }
   }
 
   async function promote(input: unknown): Promise<PromotionReport> {
@@ -193,8 +336,8 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
     };
     // A signal cannot answer, so everything wrong with it is reported in `progress`.
     if (isUndecodable(input)) return { ...report, tier: '?', error: `undecodable signal input: ${undecodableReason(input)}` };
-    const { addresses, tier: target } = (input ?? {}) as { addresses?: unknown; tier?: unknown };
-    report.tier = (typeof target === 'string' ? target : String(target)).slice(0, 32);
+    const { addresses, tier: target } = (typeof input === 'object' && input !== null ? input : {}) as { addresses?: unknown; tier?: unknown };
+    report.tier = untrustedText(target, 32);
     if (!isTier(target)) return { ...report, error: `unknown tier '${report.tier}': expected high, medium or low` };
     if (!Array.isArray(addresses)) return { ...report, error: 'addresses must be a list' };
     report.requested = addresses.length;
@@ -207,37 +350,59 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
       if (check.ok) valid.add(check.address);
       else {
         report.invalidCount++;
-        if (report.invalid.length < EXAMPLES) report.invalid.push({ address: String(candidate).slice(0, 64), reason: check.reason });
+        if (report.invalid.length < EXAMPLES) report.invalid.push({ address: untrustedText(candidate, 64), reason: check.reason });
       }
     }
     if (valid.size === 0) return report;
-    const move = await activities.moveWallets({ addresses: [...valid], tier: target });
-    report.moved = move.moved.length;
-    report.unchanged = move.unchanged.length;
-    report.unknownCount = move.unknown.length;
-    report.unknown = move.unknown.slice(0, EXAMPLES);
+    try {
+      const move = await moveWallets({ addresses: [...valid], tier: target });
+      report.moved = move.moved;
+      report.unchanged = move.unchanged;
+      report.unknownCount = move.unknown;
+      report.unknown = move.unknownExamples.slice(0, EXAMPLES);
+    } catch (error) {
+      if (isCancellation(error) || !isFailure(error)) throw error;
+      report.error = `moving the wallets failed, none may have moved: ${failureText(error)}`;
+    }
     return report;
   }
 
-  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || sweepsThisRun >= sweepsPerRun;
+  /** Temporal's suggestion or our own budget; `betweenSweeps` adds the sweeps-per-run limit. */
+  function shouldContinueAsNew(betweenSweeps: boolean): boolean {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength > RUN_MAX_EVENTS || info.historySize > RUN_MAX_BYTES || (betweenSweeps && sweepsThisRun >= sweepsPerRun);
+  }
 
-  await refreshSchedule();
+  async function continueAsNewNow(): Promise<never> {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof tierWorkflow>({
+      tier,
+      sweepsPerRun,
+      carried: { pendingSweep: pending, coalescedRequests: coalesced, lastSweep, totals, promotions, runs, schedule, scheduleCheckedAt, sweep: active },
+    });
+  }
+
+  if (active === null) await refreshSchedule();
   for (;;) {
-    const requested = await condition(() => pending !== null || shouldContinueAsNew(), SCHEDULE_REFRESH_MS);
-    if (pending) {
-      const { reason } = pending;
-      pending = null;
-      await sweep(reason);
-    } else if (!requested) {
-      await refreshSchedule();
+    if (active) {
+      // A sweep carried over from the previous run goes on from its cursor.
+      if (!(await runSweep(active, null))) await continueAsNewNow();
+      await finishSweep(active);
+    } else {
+      const requested = await condition(() => pending !== null || shouldContinueAsNew(true), SCHEDULE_REFRESH_MS);
+      if (pending) {
+        const { reason } = pending;
+        pending = null;
+        const started = await startSweep(reason);
+        if (started) {
+          active = started.sweep;
+          if (!(await runSweep(active, started.page))) await continueAsNewNow();
+          await finishSweep(active);
+        }
+      } else if (!requested) {
+        await refreshSchedule();
+      }
     }
-    if (shouldContinueAsNew()) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof tierWorkflow>({
-        tier,
-        sweepsPerRun,
-        carried: { pendingSweep: pending, coalescedRequests: coalesced, lastSweep, totals, promotions, runs },
-      });
-    }
+    if (shouldContinueAsNew(true)) await continueAsNewNow();
   }
 }

@@ -67,7 +67,7 @@ read failed or timed out, or Postgres or Temporal cannot be reached.`,
     try {
       await Promise.all(
         ranges(wallets).map(async (range, index) => {
-          const input: BatchWorkflowInput = { ...range, sweepId: checkId, childIndex: index, cutoff, plannedAt: cutoff, batchWindow: 1, rpcTaskQueue: config.temporal.rpcTaskQueue };
+          const input: BatchWorkflowInput = { ...range, sweepId: checkId, childIndex: index, cutoff, plannedAt: cutoff, batchWindow: 1, batchTimeoutMs: RESULT_TIMEOUT_MS, rpcTaskQueue: config.temporal.rpcTaskQueue };
           const handle = await client.workflow.start('batchWorkflow', {
             workflowId: `balance-${checkId}-${range.tier}-${range.fromId}`,
             taskQueue: config.temporal.taskQueue,

@@ -2,12 +2,13 @@
 // and shows what the workflow reports for it (a signal cannot answer; the report appears in
 // the workflow's `progress`).
 
+import { checkAddress } from '../address';
 import { TIERS, type Tier, tierWorkflowId } from '../tiers';
 import { MAX_PROMOTE_ADDRESSES, type PromotionReport, promoteWalletsSignal } from '../../workflows/definitions';
 import { type CommandSpec, tierOption } from './args';
 import type { Context } from './context';
 import { CliError, EXIT, oneLine } from './errors';
-import { formatCount, toJson } from './output';
+import { formatCount, quote, toJson } from './output';
 import { tierState } from './temporal';
 import { validateArguments } from './validate';
 
@@ -25,6 +26,60 @@ export function newReports(before: PromotionReport[], after: PromotionReport[]):
     if (now.slice(i).every((key, j) => key === old[j])) return after.slice(0, i);
   }
   return after;
+}
+
+export interface PromotionTotal {
+  tier: Tier;
+  requested: number;
+  moved: number;
+  unchanged: number;
+  unknownCount: number;
+  unknown: string[];
+  invalidCount: number;
+  invalid: PromotionReport['invalid'];
+  errors: string[];
+  reports: PromotionReport[];
+  reportsShown: string;
+}
+
+/** The reports of one command's signals, added up (oldest first). */
+export function sumReports(tier: Tier, requested: number, reports: PromotionReport[], sent: number): PromotionTotal {
+  const sum = (pick: (r: PromotionReport) => number) => reports.reduce((n, r) => n + pick(r), 0);
+  return {
+    tier,
+    requested,
+    moved: sum((r) => r.moved),
+    unchanged: sum((r) => r.unchanged),
+    unknownCount: sum((r) => r.unknownCount),
+    unknown: reports.flatMap((r) => r.unknown),
+    invalidCount: sum((r) => r.invalidCount),
+    invalid: reports.flatMap((r) => r.invalid),
+    errors: reports.flatMap((r) => (r.error ? [r.error] : [])),
+    reports,
+    reportsShown: reports.length < sent ? `the last ${reports.length} of ${sent}` : 'all',
+  };
+}
+
+/**
+ * The text of a promotion report. Its invalid addresses and errors repeat what anyone's signal
+ * carried (up to 64 characters of it), so they are quoted like all untrusted text; the reasons
+ * are the address check's own text, which escapes what it names.
+ */
+export function promotionText(id: string, total: PromotionTotal): { out: string[]; err: string[] } {
+  const { tier } = total;
+  const out = [
+    `${id} reported: ${formatCount(total.moved)} moved to ${tier}, ${formatCount(total.unchanged)} already in ${tier}, ` +
+      `${formatCount(total.unknownCount)} not tracked (ignored)` +
+      (total.invalidCount > 0 ? `, ${formatCount(total.invalidCount)} invalid (ignored)` : ''),
+  ];
+  // Untracked addresses passed the workflow's validation; anything else is shown quoted.
+  for (const address of total.unknown) out.push(`  not tracked: ${checkAddress(address).ok ? address : quote(address)}`);
+  if (total.unknownCount > total.unknown.length) out.push(`  … and ${formatCount(total.unknownCount - total.unknown.length)} more not tracked`);
+  for (const { address, reason } of total.invalid) out.push(`  invalid: ${quote(address, 64)}: ${reason}`);
+  if (total.reportsShown !== 'all') out.push(`  (counts from ${total.reportsShown} reports; the workflow keeps the newest ${KEPT_REPORTS})`);
+  if (total.moved > 0) out.push(`moved wallets are checked on the ${tier} tier's next sweep`);
+  const err = total.errors.map((error) => `error: ${id} rejected a promotion: ${quote(error, 300)}`);
+  return { out, err };
 }
 
 async function promotions(ctx: Context, tier: Tier): Promise<PromotionReport[]> {
@@ -81,35 +136,14 @@ or it did not report within ${REPORT_TIMEOUT_MS / 1000} s.`,
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
     reports = reports.slice(0, expected).reverse();
-    const sum = (pick: (r: PromotionReport) => number) => reports.reduce((n, r) => n + pick(r), 0);
-    const total = {
-      tier,
-      requested: addresses.length,
-      moved: sum((r) => r.moved),
-      unchanged: sum((r) => r.unchanged),
-      unknownCount: sum((r) => r.unknownCount),
-      unknown: reports.flatMap((r) => r.unknown),
-      invalidCount: sum((r) => r.invalidCount),
-      invalid: reports.flatMap((r) => r.invalid),
-      errors: reports.flatMap((r) => (r.error ? [r.error] : [])),
-      reports,
-      reportsShown: reports.length < chunks.length ? `the last ${reports.length} of ${chunks.length}` : 'all',
-    };
+    const total = sumReports(tier, addresses.length, reports, chunks.length);
     if (ctx.json) {
       ctx.io.out(toJson(total));
       return total.errors.length > 0 ? EXIT.failure : EXIT.ok;
     }
-    ctx.io.out(
-      `${id} reported: ${formatCount(total.moved)} moved to ${tier}, ${formatCount(total.unchanged)} already in ${tier}, ` +
-        `${formatCount(total.unknownCount)} not tracked (ignored)` +
-        (total.invalidCount > 0 ? `, ${formatCount(total.invalidCount)} invalid (ignored)` : ''),
-    );
-    for (const address of total.unknown) ctx.io.out(`  not tracked: ${address}`);
-    if (total.unknownCount > total.unknown.length) ctx.io.out(`  … and ${formatCount(total.unknownCount - total.unknown.length)} more not tracked`);
-    for (const { address, reason } of total.invalid) ctx.io.out(`  invalid: ${address}: ${reason}`);
-    if (total.reportsShown !== 'all') ctx.io.out(`  (counts from ${total.reportsShown} reports; the workflow keeps the newest ${KEPT_REPORTS})`);
-    if (total.moved > 0) ctx.io.out(`moved wallets are checked on the ${tier} tier's next sweep`);
-    for (const error of total.errors) ctx.io.err(`error: ${id} rejected a promotion: ${error}`);
+    const text = promotionText(id, total);
+    for (const line of text.out) ctx.io.out(line);
+    for (const line of text.err) ctx.io.err(line);
     return total.errors.length > 0 ? EXIT.failure : EXIT.ok;
   },
 };

@@ -104,7 +104,7 @@ describe('workers on the Temporal server with Postgres persistence', () => {
     expect(sweep).toMatchObject({ due: WALLETS, batchesTotal: BATCHES, batchesDone: BATCHES, batchesFailed: 0, walletsChecked: WALLETS });
 
     // Both processes ran the sweep's activities (polling the one task queue), the survivor finished it.
-    const { byWorker, extraAttempts } = await sweepActivities(engine.client, 'low', sweep);
+    const { byWorker, extraAttempts } = await sweepActivities(engine.client, sweep);
     const identities = [...byWorker.keys()];
     expect(identities.some((id) => id.startsWith(`${first.pid}@`))).toBe(true);
     expect(identities.some((id) => id.startsWith(`${second.pid}@`))).toBe(true);

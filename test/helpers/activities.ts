@@ -1,7 +1,7 @@
 // Who ran a sweep's activities: read from the histories of its batch children.
 
 import type { Client } from '@temporalio/client';
-import { type Tier, tierWorkflowId } from '../../src/tiers';
+import { batchWorkflowId } from '../../workflows/definitions';
 
 /**
  * The activities of a sweep's batch children: by the worker (pid@host) whose attempt finished
@@ -9,13 +9,12 @@ import { type Tier, tierWorkflowId } from '../../src/tiers';
  */
 export async function sweepActivities(
   client: Client,
-  tier: Tier,
   sweep: { sweepId: string; childrenTotal: number },
 ): Promise<{ byWorker: Map<string, number>; extraAttempts: number }> {
   const byWorker = new Map<string, number>();
   let extraAttempts = 0;
   for (let i = 0; i < sweep.childrenTotal; i++) {
-    const history = await client.workflow.getHandle(`${tierWorkflowId(tier)}-${sweep.sweepId}-${i}`).fetchHistory();
+    const history = await client.workflow.getHandle(batchWorkflowId(sweep.sweepId, i)).fetchHistory();
     for (const event of history.events ?? []) {
       const started = event.activityTaskStartedEventAttributes;
       if (!started?.identity) continue;

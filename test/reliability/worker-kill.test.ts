@@ -82,7 +82,7 @@ describe('a worker process killed mid-sweep', () => {
 
     const stats = engine.sim.stats();
     expect(tokenBucketOverdrafts(stats.arrivals.map((a) => a.at), RPS, budgetBurst(RPS))).toEqual([]);
-    const { extraAttempts } = await sweepActivities(engine.client, 'low', progress.lastSweep!);
+    const { extraAttempts } = await sweepActivities(engine.client, progress.lastSweep!);
     recordFigures(
       'worker killed mid-sweep',
       faultFigures(report, stats, { faultsInjected: { sigkill: 1 }, batchesWrittenAtKill: atKill, workers: 2, activityAttemptsRetried: extraAttempts }),
@@ -114,7 +114,7 @@ describe('a worker process killed mid-sweep', () => {
     expect(sweep).toMatchObject({ due: WALLETS, batchesTotal: BATCHES, batchesDone: BATCHES, batchesFailed: 0, walletsChecked: WALLETS });
 
     // Both workers ran the sweep's activities; the survivor alone finished it.
-    const { byWorker, extraAttempts } = await sweepActivities(engine.client, 'low', sweep);
+    const { byWorker, extraAttempts } = await sweepActivities(engine.client, sweep);
     const identities = [...byWorker.keys()];
     expect(identities.some((id) => id.startsWith(`${third.pid}@`))).toBe(true);
     expect(identities.some((id) => id.startsWith(`${second.pid}@`))).toBe(true);
