@@ -8,7 +8,7 @@
 // Every time: nothing lost or doubled, and the RPC budget held across the workers.
 // A killed worker's in-flight activities come back after their start-to-close timeout (1 minute).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { peakInWindow } from '../../src/simulator/stats';
 import { requestTierSweep } from '../../src/tier-control';
 import { tierScheduleId, tierWorkflowId } from '../../src/tiers';
@@ -77,7 +77,7 @@ describe('workers on the Temporal server with Postgres persistence', () => {
 
   beforeAll(async () => {
     // Builds the server and its SQL tool on first use (.ci/run builds them in its toolchain step).
-    cluster = await startTestCluster();
+    cluster = await startTestCluster(inject('postgresAdminUrl'));
     engine = await startLowTierEngine({ temporalAddress: cluster.address, wallets: WALLETS, rps: RPS, intervalMs: INTERVAL_MS, seed: 'cluster-workers' });
     watcher = watchSlots(engine.sql);
   }, 900_000);

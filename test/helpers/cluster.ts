@@ -3,7 +3,6 @@
 // dropped again by stop(). The first use on a machine builds the server (minutes).
 
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
 import { startTemporalCluster, type TemporalCluster } from '../../src/stack/cluster';
 
 export interface TestCluster extends TemporalCluster {
@@ -11,7 +10,8 @@ export interface TestCluster extends TemporalCluster {
   remove(): Promise<void>;
 }
 
-export async function startTestCluster(postgresAdminUrl: string = inject('postgresAdminUrl')): Promise<TestCluster> {
+/** `postgresAdminUrl`: a URL of the `postgres` database (in a test file, inject('postgresAdminUrl')). Not read here: the global setup imports this module too. */
+export async function startTestCluster(postgresAdminUrl: string): Promise<TestCluster> {
   const cluster = await startTemporalCluster({ port: 0, postgresUrl: postgresAdminUrl, databasePrefix: `bt_cluster_${randomUUID().slice(0, 8)}` });
   return Object.assign(cluster, {
     async remove() {

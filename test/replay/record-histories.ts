@@ -35,7 +35,7 @@ import { dropDatabase, ensureDatabase } from '../../src/stack/postgres';
 import { TIERS, tierScheduleId, tierWorkflowId } from '../../src/tiers';
 import { ensureTemporalCli } from '../../src/toolchain/binaries';
 import { bundleWorkflows, createWorkers, installRuntime } from '../../src/worker';
-import { progressQuery, promoteWalletsSignal, requestSweepSignal, type TierProgress } from '../../workflows/definitions';
+import { batchWorkflowId, progressQuery, promoteWalletsSignal, requestSweepSignal, type TierProgress } from '../../workflows/definitions';
 import { DEFAULT_POSTGRES_ADMIN_URL } from '../global-setup';
 import { waitFor } from '../helpers/reliability';
 
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
       const retier = await client.workflow.start('retierWorkflow', { workflowId: 'record-histories-retier', taskQueue: config.temporal.taskQueue });
       await retier.result();
 
-      const batchId = `${tierWorkflowId(TIER)}-${first.lastSweep!.sweepId}-0`;
+      const batchId = batchWorkflowId(first.lastSweep!.sweepId, 0);
       mkdirSync(HISTORIES_DIR, { recursive: true });
       const record = (name: string, handle: WorkflowHandle, runId?: string) => save(temporalPath, server.address, name, handle, runId);
       await record('tier-first-run', tierHandle, tierHandle.firstExecutionRunId);
