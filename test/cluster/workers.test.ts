@@ -40,12 +40,13 @@ const INTERVAL_MS = 20_000;
 const SWEEP_TIMEOUT_MS = 480_000;
 const SERVER_DOWN_MS = 5_000;
 /**
- * The most requests the simulator may see in any 1 s window. The server hands out the RPC
- * activities 1/RPS s apart, and each reaches the simulator a few ms later or sooner than the
- * one before (activity start, HTTP): at a steady RPS requests/s, a 1 s window can hold one more.
- * tokenBucketOverdrafts is the exact check (with a millisecond of clock granularity).
+ * The most requests the simulator may see in any 1 s window. The server's rate limit is a token
+ * bucket: RPS a second sustained, with a burst of one second's worth. With one worker its pacer
+ * spreads that burst evenly; with two, each paces only its own calls, so a 1 s window can hold
+ * the sustained rate plus the burst (measured: 24 at 20 requests/s on a loaded machine).
+ * tokenBucketOverdrafts is the exact check of the budget (with a millisecond of clock granularity).
  */
-const PEAK_BOUND = RPS + 1;
+const PEAK_BOUND = 2 * RPS;
 
 describe('workers on the Temporal server with Postgres persistence', () => {
   let cluster: TestCluster;
