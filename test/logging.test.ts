@@ -108,7 +108,7 @@ describe('a real sweep\'s logs', () => {
         sdkComponent: 'activity',
         activityType: 'checkBatch',
         workflowType: 'batchWorkflow',
-        workflowId: expect.stringContaining('balance-tier-high'),
+        workflowId: expect.stringMatching(/^balance-batch-high-/),
         workflowRunId: expect.any(String),
         activityId: expect.any(String),
         taskQueue: engine.config.temporal.rpcTaskQueue,
