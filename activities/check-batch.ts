@@ -30,14 +30,15 @@ export interface CheckBatchResult {
 }
 
 /**
- * How late after its start an attempt may still make its RPC call. The read before it takes
- * milliseconds, or a few hundred while the worker's connection pool is busy; the pacer keeps
- * one process's calls spaced anyway, so this only stops calls that come long after the turn
- * Temporal gave them (a frozen database), which several workers could otherwise bunch.
+ * How late after its start an attempt may still make its RPC call, its wait for this process's
+ * pacer included (about a second after an idle spell). The read before it takes milliseconds,
+ * or a few hundred while the worker's connection pool is busy. One process's pacer keeps its
+ * calls spaced, but several processes each pace only their own: a call that comes this much
+ * after the turn Temporal gave it can land together with later turns of other workers, so this
+ * bound is also how far the RPC budget can be overdrawn at the provider with several workers
+ * (RPC_MAX_RPS × this, on top of Temporal's one-second burst; see README, "The RPC budget").
  */
-const MAX_CALL_DELAY_MS = 2_000;
-/** How long an attempt may wait for its turn in this process's pacer (about a second after an idle spell). */
-const MAX_PACE_WAIT_MS = 2_000;
+export const MAX_CALL_DELAY_MS = 2_000;
 const TURN_RETRY_DELAY = '1s';
 
 /** Error types a retry can never fix; the batch child records the batch as failed. */
@@ -80,7 +81,8 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
       // up before its call (a frozen database, or an attempt Temporal already timed out) would
       // call late, bunched with others: it gives its turn back and retries through the limiter.
       // So does one whose turn in this process's pacer is too far away.
-      if (performance.now() - started > MAX_CALL_DELAY_MS || !(await pace(MAX_PACE_WAIT_MS, TIER_PRIORITY[input.tier]))) {
+      const held = performance.now() - started;
+      if (held > MAX_CALL_DELAY_MS || !(await pace(MAX_CALL_DELAY_MS - held, TIER_PRIORITY[input.tier]))) {
         // Not a fault, so no growing backoff: the attempt only queues again for a turn.
         throw ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget', nextRetryDelay: TURN_RETRY_DELAY });
       }

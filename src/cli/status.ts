@@ -41,22 +41,29 @@ export interface TierStatus {
   progress: TierProgress | null;
 }
 
-// Right after an update the server's scheduler workflow continues-as-new, and describing it
-// fails ("Failed to describe schedule") until the new run has taken its first task: a few
-// short tries ride that out instead of reporting a healthy schedule as broken.
-const DESCRIBE_TRIES = 4;
+// Right after an update (a pause, an unpause) the server's scheduler workflow continues-as-new,
+// and describing it fails ("Failed to describe schedule") or answers "not found" until the new
+// run has taken its first task (seen for over a second on a loaded machine): a few short tries,
+// about 5 s in all, ride that out instead of reporting a healthy schedule as broken or missing.
+const DESCRIBE_TRIES = 6;
 const DESCRIBE_PAUSE_MS = 250;
+
+const pauseBeforeTry = (attempt: number) => new Promise((resolve) => setTimeout(resolve, DESCRIBE_PAUSE_MS * attempt));
 
 async function schedule(ctx: Context, tier: Tier): Promise<{ schedule: TierStatus['schedule']; problem: string | null }> {
   for (let attempt = 1; ; attempt++) {
     try {
       const state = await ctx.withDeadline((client) => describeTierSchedule(client, tier));
+      if (state === null && attempt < DESCRIBE_TRIES) {
+        await pauseBeforeTry(attempt);
+        continue;
+      }
       return state
         ? { schedule: { id: tierScheduleId(tier), ...state }, problem: null }
         : { schedule: null, problem: `no schedule ${tierScheduleId(tier)}: a worker creates it at start-up` };
     } catch (error) {
       if (attempt < DESCRIBE_TRIES && !isDeadline(error)) {
-        await new Promise((resolve) => setTimeout(resolve, DESCRIBE_PAUSE_MS * attempt));
+        await pauseBeforeTry(attempt);
         continue;
       }
       return { schedule: null, problem: `cannot describe schedule ${tierScheduleId(tier)}: ${oneLine(error, ctx.secrets())}` };

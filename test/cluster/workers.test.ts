@@ -62,7 +62,8 @@ describe('workers on the Temporal server with Postgres persistence', () => {
     await worker.ready();
     return worker;
   };
-  const budgetOverdrafts = () => tokenBucketOverdrafts(engine.sim.stats().arrivals.map((a) => a.at), RPS, budgetBurst(RPS));
+  // Two worker processes share the budget (see budgetBurst).
+  const budgetOverdrafts = () => tokenBucketOverdrafts(engine.sim.stats().arrivals.map((a) => a.at), RPS, budgetBurst(RPS, 2));
   /** Starts a sweep once every wallet is due again; resolves with when it began (database clock). */
   const sweepWhenDue = async (reason: string): Promise<Date> => {
     await sleep(Math.max(0, lastSweepEnd + INTERVAL_MS / 2 + 1_000 - Date.now()));

@@ -11,6 +11,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { MAX_CALL_DELAY_MS } from '../../activities/check-batch';
 import type { Sql } from '../../src/db/client';
 import type { SimulatorHandle } from '../../src/simulator/server';
 import type { SimulatorStats } from '../../src/simulator/stats';
@@ -265,8 +266,13 @@ export function tokenBucketOverdrafts(times: readonly number[], rate: number, ca
   return overdrafts;
 }
 
-/** The burst Temporal allows a task-queue rate limit: one second's worth (the dev server runs one partition per queue). */
-export const budgetBurst = (rps: number): number => rps;
+/**
+ * The burst a token bucket at the provider must allow: Temporal's task-queue rate limit allows one
+ * second's worth (the servers here run one partition per queue). With several worker processes
+ * each paces only its own calls, and a call may come up to MAX_CALL_DELAY_MS after its turn, so
+ * turns given that much earlier can land with newer ones: RPC_MAX_RPS × that delay more.
+ */
+export const budgetBurst = (rps: number, workers = 1): number => rps + (workers > 1 ? Math.ceil((rps * MAX_CALL_DELAY_MS) / 1000) : 0);
 
 /** Requests that a 429 told to wait but came back sooner (same question, earlier than Retry-After). */
 export function earlyRetries(arrivals: SimulatorStats['arrivals'], retryAfterMs: number): string[] {

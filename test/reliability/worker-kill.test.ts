@@ -130,7 +130,7 @@ describe('a worker process killed mid-sweep', () => {
     expect(slots.samples).toBeGreaterThan(10);
 
     const stats = engine.sim.stats();
-    expect(tokenBucketOverdrafts(stats.arrivals.map((a) => a.at), RPS, budgetBurst(RPS))).toEqual([]);
+    expect(tokenBucketOverdrafts(stats.arrivals.map((a) => a.at), RPS, budgetBurst(RPS, 2))).toEqual([]);
 
     // The survivor shuts down cleanly on SIGTERM.
     expect(await third.stop()).toEqual({ code: 0, signal: null });
