@@ -22,7 +22,7 @@ import {
 import type { MainActivities } from '../activities';
 import type { SweepPage, SweepSettings } from '../activities/sweep';
 import { checkAddress } from '../src/address';
-import type { IdRange } from '../src/db/checks';
+import { type IdRange, MAX_BATCH } from '../src/db/checks';
 import { KIND_KEY, TIER_KEY } from '../src/search-attributes';
 import { isTier, type Tier } from '../src/tiers';
 import { batchWorkflow } from './batch';
@@ -61,7 +61,6 @@ const local = proxyLocalActivities<MainActivities>({
 const SCHEDULE_REFRESH_MS = 60_000;
 const KEEP_PROMOTIONS = 10;
 const EXAMPLES = 20;
-const MAX_BATCH = 100;
 /**
  * Child ranges per planning page: ~8 history events each, so a page adds ~4,000 events and
  * ~1 MB at most to a run, and a page's activity result stays ~25 KB.
@@ -384,24 +383,22 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
 
   if (active === null) await refreshSchedule();
   for (;;) {
-    if (active) {
-      // A sweep carried over from the previous run goes on from its cursor.
-      if (!(await runSweep(active, null))) await continueAsNewNow();
-      await finishSweep(active);
-    } else {
+    // A sweep carried over from the previous run goes on from its cursor (no first page).
+    let firstPage: SweepPage | null = null;
+    if (active === null) {
       const requested = await condition(() => pending !== null || shouldContinueAsNew(true), SCHEDULE_REFRESH_MS);
       if (pending) {
         const { reason } = pending;
         pending = null;
         const started = await startSweep(reason);
-        if (started) {
-          active = started.sweep;
-          if (!(await runSweep(active, started.page))) await continueAsNewNow();
-          await finishSweep(active);
-        }
+        if (started) ({ sweep: active, page: firstPage } = started);
       } else if (!requested) {
         await refreshSchedule();
       }
+    }
+    if (active) {
+      if (!(await runSweep(active, firstPage))) await continueAsNewNow();
+      await finishSweep(active);
     }
     if (shouldContinueAsNew(true)) await continueAsNewNow();
   }

@@ -118,12 +118,13 @@ export interface StoredWallet {
 export const MAX_BATCH = 100;
 
 /**
- * The newest slot at which a wallet's balance was read: its last change, or a later batch that
- * read it unchanged (any tier's), or at least the newest slot of the pruned batch rows.
+ * The newest slot at which a wallet's balance was read: its last change (`storedSlot`, the
+ * wallet row's slot), or a later batch that read it unchanged (any tier's), or at least the
+ * newest slot of the pruned batch rows.
  */
-const newestRead = (sql: Sql, id: ReturnType<Sql>) => sql`
+const newestRead = (sql: Sql, id: ReturnType<Sql>, storedSlot: ReturnType<Sql>) => sql`
   GREATEST(
-    (SELECT slot FROM wallets WHERE id = ${id}),
+    ${storedSlot},
     (SELECT max(b.slot) FROM batch_checks b WHERE int8range(b.from_id, b.to_id, '[]') @> ${id} AND ${id} = ANY(b.wallet_ids)),
     (SELECT max(slot) FROM batch_checks_pruned))`;
 
@@ -144,7 +145,7 @@ export async function readBatch(
   { tier, cutoff, fromId, toId }: { tier: Tier; cutoff: string; fromId: number; toId: number },
 ): Promise<BatchRead> {
   const rows = await sql<{ id: bigint; address: string; lamports: string | null; slot: bigint | null; newest: bigint | null; read_at: string }[]>`
-    SELECT due.*, ${newestRead(sql, sql`due.id`)} AS newest, clock_timestamp()::text AS read_at
+    SELECT due.*, ${newestRead(sql, sql`due.id`, sql`due.slot`)} AS newest, clock_timestamp()::text AS read_at
     FROM (
       SELECT w.id, w.address, w.lamports::text AS lamports, w.slot
       FROM wallets w
@@ -225,7 +226,7 @@ export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWrit
         SELECT * FROM unnest(${ids}::bigint[], ${lamports}::numeric[], ${onChain}::text[]::boolean[]) AS t(id, lamports, on_chain)
       ),
       differing AS (
-        SELECT i.id, i.lamports, i.on_chain, o.lamports AS previous, ${newestRead(sql, sql`i.id`)} AS newest
+        SELECT i.id, i.lamports, i.on_chain, o.lamports AS previous, ${newestRead(sql, sql`i.id`, sql`o.slot`)} AS newest
         FROM input i JOIN wallets o ON o.id = i.id
         WHERE o.lamports IS DISTINCT FROM i.lamports OR o.on_chain IS DISTINCT FROM i.on_chain
       ),

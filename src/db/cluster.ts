@@ -8,8 +8,7 @@ import type { Sql } from './client';
  */
 export async function recordCluster(sql: Sql, genesisHash: string): Promise<string> {
   await sql`INSERT INTO cluster (genesis_hash) VALUES (${genesisHash}) ON CONFLICT (id) DO NOTHING`;
-  const [row] = await sql<{ genesis_hash: string }[]>`SELECT genesis_hash FROM cluster`;
-  return row!.genesis_hash;
+  return (await recordedCluster(sql))!;
 }
 
 /** The recorded cluster's genesis hash, or null before a worker first ran. */
