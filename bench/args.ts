@@ -71,7 +71,7 @@ export interface BenchParams {
   segRetier: RetierSettings;
   /** Only re-renders DIR/report.md and report.svg from DIR/report.json. */
   render: boolean;
-  /** The Temporal the service's runs use: the CLI's dev server, or the server on Postgres (src/stack/cluster.ts). */
+  /** The Temporal the service's runs use: the CLI's dev server, or the server on Postgres (tools/stack/cluster.ts). */
   temporal: TemporalKind;
 }
 

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { connect, type Sql } from '../src/db/client';
-import { dropDatabase, ensureDatabase } from '../src/stack/postgres';
+import { dropDatabase, ensureDatabase } from '../tools/stack/postgres';
 
 export const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, openSync, closeSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
-import { World } from '../src/simulator/world';
+import { World } from '../tools/simulator/world';
 import { createRunDatabase } from './database';
 import { ProcessMonitor } from './proc';
 

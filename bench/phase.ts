@@ -1,7 +1,7 @@
 // A measured period of a run (the full sweep, the steady state): what the simulator saw,
 // the WAL the run's database wrote, and the worker process's CPU time.
 
-import type { OutcomeCounts, SimulatorStats } from '../src/simulator/stats';
+import type { OutcomeCounts, SimulatorStats } from '../tools/simulator/stats';
 import { openWalWindow, type RunDatabase, type WalMeasure } from './database';
 import { type ProcessMonitor, sampleProcess } from './proc';
 import type { BenchWorld } from './world';

@@ -14,7 +14,7 @@ import { type BudgetFit, rpcBudget } from '../src/budget';
 import { loadConfig } from '../src/config';
 import type { Sql } from '../src/db/client';
 import { formatDuration } from '../src/duration';
-import { WORLD_DEFAULTS } from '../src/simulator/world';
+import { WORLD_DEFAULTS } from '../tools/simulator/world';
 import { RETIER_SCHEDULE_ID } from '../src/schedules';
 import { requestTierSweep } from '../src/tier-control';
 import { TIERS, type Tier, tierScheduleId, tierWorkflowId } from '../src/tiers';

@@ -3,8 +3,8 @@
 // set them: the simulator's busy wallets are `high`, a share of the others `medium`, the
 // rest `low`.
 
-import { startSimulator, type SimulatorHandle } from '../src/simulator/server';
-import { WORLD_DEFAULTS } from '../src/simulator/world';
+import { startSimulator, type SimulatorHandle } from '../tools/simulator/server';
+import { WORLD_DEFAULTS } from '../tools/simulator/world';
 import { TIERS, type Tier } from '../src/tiers';
 import type { BenchParams } from './args';
 

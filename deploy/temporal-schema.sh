@@ -1,7 +1,7 @@
 #!/bin/sh
 # Creates the Temporal server's two Postgres databases when missing and brings their schemas
 # to the version the SQL tool embeds (a no-op when they are current). Run by docker-compose.yml
-# (temporal-schema, in temporalio/admin-tools) and by src/stack/cluster.ts, with the settings
+# (temporal-schema, in temporalio/admin-tools) and by tools/stack/cluster.ts, with the settings
 # of deploy/temporal-server.yaml:
 #   POSTGRES_SEEDS DB_PORT POSTGRES_USER POSTGRES_PWD DBNAME VISIBILITY_DBNAME
 #   SQL_TOOL (default temporal-sql-tool)

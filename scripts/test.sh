@@ -7,7 +7,7 @@ source scripts/lib.sh
 
 ensure_node_modules
 # temporal for the dev server, tctl for operator tests (each built once into a cache if missing).
-npx tsx src/toolchain/main.ts >/dev/null
+npx tsx tools/toolchain/main.ts >/dev/null
 if [ -z "${TEST_DATABASE_ADMIN_URL:-}" ]; then
   ensure_local_postgres
 fi

@@ -1,5 +1,5 @@
 // Custom search attributes the workflows set, so operators can filter in the Web UI.
-// The dev server must be started with exactly these (see src/stack/devserver.ts).
+// The dev server must be started with exactly these (see tools/stack/devserver.ts).
 
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 

@@ -4,14 +4,13 @@ import { type Client, WorkflowIdConflictPolicy } from '@temporalio/client';
 import type { Config } from './config';
 import { KIND_KEY, TIER_KEY } from './search-attributes';
 import { TIERS, type Tier, tierWorkflowId } from './tiers';
-import { requestSweepSignal } from '../workflows/definitions';
-import type { tierWorkflow } from '../workflows/tier';
+import { requestSweepSignal, type TierStart } from '../workflows/definitions';
 
 function startOptions(config: Config, tier: Tier) {
   return {
     workflowId: tierWorkflowId(tier),
     taskQueue: config.temporal.taskQueue,
-    args: [{ tier }] as Parameters<typeof tierWorkflow>,
+    args: [{ tier } satisfies TierStart],
     typedSearchAttributes: [
       { key: TIER_KEY, value: tier },
       { key: KIND_KEY, value: 'tier' },

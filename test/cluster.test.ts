@@ -7,8 +7,8 @@ import { connect, type Sql } from '../src/db/client';
 import { recordCluster, recordedCluster } from '../src/db/cluster';
 import { migrate } from '../src/db/migrate';
 import { readGenesisHash } from '../src/rpc/genesis';
-import { type SimulatorHandle, startSimulator } from '../src/simulator/server';
-import { wallClockSlot } from '../src/simulator/world';
+import { type SimulatorHandle, startSimulator } from '../tools/simulator/server';
+import { wallClockSlot } from '../tools/simulator/world';
 import { type FreshDatabase, freshDatabase } from './helpers/database';
 
 describe('cluster identity', () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevServer, type DevServer } from '../src/stack/devserver';
+import { startDevServer, type DevServer } from '../tools/stack/devserver';
 import { SEARCH_ATTRIBUTE_FLAGS, TIER_KEY } from '../src/search-attributes';
 import { portOpen, processExists } from './helpers/processes';
 import { waitFor } from './helpers/reliability';
@@ -109,7 +109,7 @@ describe('dev server', () => {
 
   it('does not outlive a process that started it and was killed with SIGKILL', async () => {
     const script = join(dir, 'owner.ts');
-    const module = resolve(__dirname, '../src/stack/devserver.ts');
+    const module = resolve(__dirname, '../tools/stack/devserver.ts');
     await writeFile(
       script,
       `import { startDevServer } from ${JSON.stringify(module)};\n` +

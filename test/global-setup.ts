@@ -1,15 +1,15 @@
 // Vitest global setup: one Temporal dev server (in memory, headless, random ports) and a
 // running Postgres for the whole run. With TEST_TEMPORAL=cluster, the Temporal server persisting
-// to Postgres instead (src/stack/cluster.ts): the same tests, on the server users deploy. Test files reach them through inject():
+// to Postgres instead (tools/stack/cluster.ts): the same tests, on the server users deploy. Test files reach them through inject():
 //   inject('temporalAddress')   host:port of the dev server
 //   inject('postgresAdminUrl')  a URL of the `postgres` database, for creating test databases
 // Parallel createLocal() calls race, so no test file starts its own server for the engine.
 
 import type { TestProject } from 'vitest/node';
 import { log } from '../src/log';
-import { ensureDatabase } from '../src/stack/postgres';
-import { startDevServer } from '../src/stack/devserver';
-import { ensureTemporalCli } from '../src/toolchain/binaries';
+import { ensureDatabase } from '../tools/stack/postgres';
+import { startDevServer } from '../tools/stack/devserver';
+import { ensureTemporalCli } from '../tools/toolchain/binaries';
 import { startTestCluster } from './helpers/cluster';
 
 declare module 'vitest' {

@@ -10,7 +10,7 @@ import { redactActivityFailures } from '../src/failure-redaction';
 import { registerSecrets } from '../src/log';
 import { urlSecrets } from '../src/redact';
 import { createBalanceReader, parseRetryAfter, RpcFailure } from '../src/rpc/balances';
-import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../src/simulator/server';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../tools/simulator/server';
 
 const MINUTE = 60_000;
 const KEY = 'Rpc-Test-Key-5f0c2a9e7b';

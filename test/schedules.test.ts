@@ -7,7 +7,7 @@ import type { Address } from '../src/address';
 import { addWallets } from '../src/db/wallets';
 import { ensureSchedules, readScheduleState } from '../src/schedules';
 import { startTierWorkflows } from '../src/tier-control';
-import { ensureTctl, ensureTemporalCli } from '../src/toolchain/binaries';
+import { ensureTctl, ensureTemporalCli } from '../tools/toolchain/binaries';
 import { runCli } from './helpers/cli';
 import { type Engine, startEngine } from './helpers/engine';
 

@@ -15,11 +15,11 @@ import {
 } from '@solana/kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { base58Encode } from '../src/address';
-import { simulatorControl } from '../src/simulator/client';
-import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../src/simulator/server';
-import { Provider } from '../src/simulator/provider';
-import { peakInWindow } from '../src/simulator/stats';
-import { U64_MAX, World } from '../src/simulator/world';
+import { simulatorControl } from '../tools/simulator/client';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../tools/simulator/server';
+import { Provider } from '../tools/simulator/provider';
+import { peakInWindow } from '../tools/simulator/stats';
+import { U64_MAX, World } from '../tools/simulator/world';
 
 const SYSTEM_PROGRAM = '11111111111111111111111111111111';
 
@@ -638,7 +638,7 @@ describe('the world', () => {
 
 describe('the command line', () => {
   const cli = (args: string[]) =>
-    spawn(process.execPath, ['--import', 'tsx', 'src/simulator/main.ts', ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    spawn(process.execPath, ['--import', 'tsx', 'tools/simulator/main.ts', ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
 
   it('refuses a bad flag value with a message naming the flag', async () => {
     const child = cli(['--wallets', 'many']);

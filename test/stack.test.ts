@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/db/client';
-import { startSimulator } from '../src/simulator/server';
+import { startSimulator } from '../tools/simulator/server';
 import { freshDatabase } from './helpers/database';
 import { portOpen, processExists } from './helpers/processes';
 import { spawnWorker } from './helpers/worker-process';
@@ -35,7 +35,7 @@ const children: ChildProcess[] = [];
 function startStack(databaseUrl: string, dataDir: string, extraEnv: Record<string, string> = {}): Stack {
   const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, RPC_MAX_RPS: '100', ...extraEnv };
   for (const name of ['TEMPORAL_ADDRESS', 'SOLANA_RPC_URL', 'TASK_QUEUE']) delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/stack/main.ts', '--temporal-port', '0', '--ui-port', '0', '--simulator-port', '0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/stack/main.ts', '--temporal-port', '0', '--ui-port', '0', '--simulator-port', '0', '--data-dir', dataDir], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

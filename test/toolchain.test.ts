@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setLogSink } from '../src/log';
-import { ensureTctl, ensureTemporalCli, ensureTemporalServer, ensureTemporalSqlTool } from '../src/toolchain/binaries';
+import { ensureTctl, ensureTemporalCli, ensureTemporalServer, ensureTemporalSqlTool } from '../tools/toolchain/binaries';
 
 let dir: string;
 let cache: string;

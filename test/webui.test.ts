@@ -11,7 +11,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
 import { addWallets } from '../src/db/wallets';
-import { type DevServer, startDevServer } from '../src/stack/devserver';
+import { type DevServer, startDevServer } from '../tools/stack/devserver';
 import { requestTierSweep, startTierWorkflows } from '../src/tier-control';
 import { TIERS, tierWorkflowId } from '../src/tiers';
 import { type Engine, startEngine } from './helpers/engine';

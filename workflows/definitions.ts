@@ -16,6 +16,11 @@ export interface Tally {
 
 const TALLY_KEYS = ['batchesDone', 'batchesFailed', 'walletsChecked', 'walletsChanged', 'walletsSetAside', 'staleReads', 'rpcCalls'] as const;
 
+/** What starts a tier workflow (clients need no more of its input). */
+export interface TierStart {
+  tier: Tier;
+}
+
 export const emptyTally = (): Tally => ({ batchesDone: 0, batchesFailed: 0, walletsChecked: 0, walletsChanged: 0, walletsSetAside: 0, staleReads: 0, rpcCalls: 0 });
 
 export function addTally(into: Tally, from: Tally): void {

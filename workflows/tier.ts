@@ -38,6 +38,7 @@ import {
   progressQuery,
   promoteWalletsSignal,
   requestSweepSignal,
+  type TierStart,
 } from './definitions';
 import { isUndecodable, undecodableReason } from './payload-converter';
 import { inWindow } from './window';
@@ -95,8 +96,7 @@ export interface CarriedState {
   sweep: SweepInProgress | null;
 }
 
-export interface TierWorkflowInput {
-  tier: Tier;
+export interface TierWorkflowInput extends TierStart {
   /** Sweeps per run before continuing as new, even when Temporal has not suggested it yet. */
   sweepsPerRun?: number;
   carried?: CarriedState;

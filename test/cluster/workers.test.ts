@@ -9,7 +9,7 @@
 // A killed worker's in-flight activities come back after their start-to-close timeout (1 minute).
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { peakInWindow } from '../../src/simulator/stats';
+import { peakInWindow } from '../../tools/simulator/stats';
 import { requestTierSweep } from '../../src/tier-control';
 import { tierScheduleId, tierWorkflowId } from '../../src/tiers';
 import { sweepActivities } from '../helpers/activities';

@@ -1,9 +1,9 @@
-// A Temporal server persisting to Postgres (src/stack/cluster.ts) for a test: random ports and
+// A Temporal server persisting to Postgres (tools/stack/cluster.ts) for a test: random ports and
 // databases of its own (bt_cluster_<random> and its _visibility twin) on the run's Postgres,
 // dropped again by stop(). The first use on a machine builds the server (minutes).
 
 import { randomUUID } from 'node:crypto';
-import { startTemporalCluster, type TemporalCluster } from '../../src/stack/cluster';
+import { startTemporalCluster, type TemporalCluster } from '../../tools/stack/cluster';
 
 export interface TestCluster extends TemporalCluster {
   /** Stops the server and drops its databases. */

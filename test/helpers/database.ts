@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { dropDatabase, ensureDatabase } from '../../src/stack/postgres';
+import { dropDatabase, ensureDatabase } from '../../tools/stack/postgres';
 
 export interface FreshDatabase {
   url: string;

@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config';
 import { connect, type Sql } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
-import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/simulator/server';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../tools/simulator/server';
 import { type Tier, tierWorkflowId } from '../../src/tiers';
 import { bundleWorkflows, createWorkers, installRuntime, type WorkerSet } from '../../src/worker';
 import { progressQuery, type TierProgress } from '../../workflows/definitions';

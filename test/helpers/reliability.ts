@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { MAX_CALL_DELAY_MS } from '../../activities/check-batch';
 import type { Sql } from '../../src/db/client';
-import type { SimulatorHandle } from '../../src/simulator/server';
-import type { SimulatorStats } from '../../src/simulator/stats';
+import type { SimulatorHandle } from '../../tools/simulator/server';
+import type { SimulatorStats } from '../../tools/simulator/stats';
 import type { Tier } from '../../src/tiers';
 
 export interface PromiseReport {

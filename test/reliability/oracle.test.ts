@@ -8,7 +8,7 @@ import { migrate } from '../../src/db/migrate';
 import { writeBatch, type Observation } from '../../src/db/checks';
 import { addWallets } from '../../src/db/wallets';
 import { createBalanceReader } from '../../src/rpc/balances';
-import { startSimulator, type SimulatorHandle } from '../../src/simulator/server';
+import { startSimulator, type SimulatorHandle } from '../../tools/simulator/server';
 import { isAddress } from '../../src/address';
 import { freshDatabase, type FreshDatabase } from '../helpers/database';
 import { brokenPromises, checkPromises, dbNow } from '../helpers/reliability';

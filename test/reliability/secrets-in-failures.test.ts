@@ -13,7 +13,7 @@ import type { Address } from '../../src/address';
 import { addWallets } from '../../src/db/wallets';
 import { requestTierSweep } from '../../src/tier-control';
 import { tierWorkflowId } from '../../src/tiers';
-import { cacheDir } from '../../src/toolchain/binaries';
+import { cacheDir } from '../../tools/toolchain/binaries';
 import { type Engine, startEngine } from '../helpers/engine';
 import { asText, recordFigures, waitFor } from '../helpers/reliability';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../../src/address';
 import { addWallets } from '../../src/db/wallets';
-import { type DevServer, startDevServer } from '../../src/stack/devserver';
+import { type DevServer, startDevServer } from '../../tools/stack/devserver';
 import { requestTierSweep } from '../../src/tier-control';
 import { tierWorkflowId } from '../../src/tiers';
 import { type Engine, startEngine } from '../helpers/engine';

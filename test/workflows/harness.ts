@@ -12,7 +12,7 @@ import type { TierMoveSummary } from '../../activities/tiers';
 import type { IdRange } from '../../src/db/checks';
 import type { ScheduleState } from '../../src/schedules';
 import { KIND_KEY, TIER_KEY } from '../../src/search-attributes';
-import { ensureTemporalCli } from '../../src/toolchain/binaries';
+import { ensureTemporalCli } from '../../tools/toolchain/binaries';
 import type { Tier } from '../../src/tiers';
 import { bundleWorkflows } from '../../src/worker';
 import { progressQuery, type TierProgress } from '../../workflows/definitions';

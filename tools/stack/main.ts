@@ -6,10 +6,10 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ClusterMismatchError } from '../cluster';
-import { ConfigError, loadConfig } from '../config';
-import { log, registerSecrets, setLogLevel } from '../log';
-import { runWorker } from '../worker';
+import { ClusterMismatchError } from '../../src/cluster';
+import { ConfigError, loadConfig } from '../../src/config';
+import { log, registerSecrets, setLogLevel } from '../../src/log';
+import { runWorker } from '../../src/worker';
 import { startDemoSimulator } from './demo';
 import { startDevServer } from './devserver';
 import { ensureDatabase } from './postgres';

@@ -5,8 +5,8 @@
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import postgres from 'postgres';
-import { log } from '../log';
-import { redactText, redactUrl } from '../redact';
+import { log } from '../../src/log';
+import { redactText, redactUrl } from '../../src/redact';
 import { findOnPath } from '../toolchain/binaries';
 
 export class DatabaseSetupError extends Error {

@@ -5,14 +5,14 @@
 // than one already stored (the same seed is the same cluster: same genesis hash).
 // Used by `npm start` and `npm run stack:cluster`.
 
-import type { Address } from '../address';
-import type { Config } from '../config';
-import { connect } from '../db/client';
-import { migrate } from '../db/migrate';
-import { addWallets, moveWallets } from '../db/wallets';
+import type { Address } from '../../src/address';
+import type { Config } from '../../src/config';
+import { connect } from '../../src/db/client';
+import { migrate } from '../../src/db/migrate';
+import { addWallets, moveWallets } from '../../src/db/wallets';
 import { startSimulator, type SimulatorHandle } from '../simulator/server';
 import { wallClockSlot } from '../simulator/world';
-import { TIERS } from '../tiers';
+import { TIERS } from '../../src/tiers';
 
 const DEMO_WALLETS = 3_000;
 const DEMO_PIN_YEARS = 100;

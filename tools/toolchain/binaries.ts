@@ -8,7 +8,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
-import { log } from '../log';
+import { log } from '../../src/log';
 
 export interface Tool {
   /** Executable name on PATH and in the cache (`go install` names it after the package directory; it is renamed). */
@@ -52,7 +52,7 @@ export const TCTL: Tool = {
 };
 
 // The server the compose file runs (temporalio/server and auto-setup 1.29.1 are this module's
-// release), for the production topology on this machine (src/stack/cluster.ts).
+// release), for the production topology on this machine (tools/stack/cluster.ts).
 export const TEMPORAL_SERVER: Tool = {
   name: 'temporal-server',
   module: 'go.temporal.io/server',

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { parseDocument } from 'yaml';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../search-attributes';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/search-attributes';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Env = Record<string, string | undefined>;

@@ -2,15 +2,15 @@
 // runs, built from its Go module) persisting to Postgres, with the config files compose uses
 // (deploy/temporal-server.yaml, deploy/temporal-dynamicconfig.yaml) and compose's schema step
 // (deploy/temporal-schema.sh, run with the server's SQL tool), then the namespace and the
-// custom search attributes registered. Workers are separate processes (src/stack/cluster-main.ts
+// custom search attributes registered. Workers are separate processes (tools/stack/cluster-main.ts
 // for `npm run stack:cluster`; the tests spawn their own).
 
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { redactText } from '../redact';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../search-attributes';
+import { redactText } from '../../src/redact';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/search-attributes';
 import { ensureTemporalServer, ensureTemporalSqlTool } from '../toolchain/binaries';
 import { dropDatabase } from './postgres';
 import { freePort, logTail, serverLogFile, type ServerProcess, spawnServer, waitUntilReady } from './server-process';

@@ -9,7 +9,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../search-attributes';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/search-attributes';
 import { ensureTemporalCli } from '../toolchain/binaries';
 import { freePort, logTail, serverLogFile, spawnServer, waitUntilReady } from './server-process';
 

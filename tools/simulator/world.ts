@@ -12,7 +12,7 @@
 //   read after a slot passes, so the world needs no timer.
 
 import { createHash } from 'node:crypto';
-import { base58Decode, base58Encode, checkAddress } from '../address';
+import { base58Decode, base58Encode, checkAddress } from '../../src/address';
 import { AddressTable } from './address-table';
 import { ChangeLog } from './change-log';
 import { createRng, type Rng } from './random';

@@ -1,14 +1,14 @@
 // `npm run stack:cluster`: the production shape on this machine. The Temporal server persisting
 // to the Postgres of DATABASE_URL (databases `temporal` and `temporal_visibility`, as compose
-// has them), set up as compose sets it up (src/stack/cluster.ts), and N worker processes
+// has them), set up as compose sets it up (tools/stack/cluster.ts), and N worker processes
 // (`balance-tracker worker`) sharing one RPC budget; the RPC simulator unless SOLANA_RPC_URL
 // is set. Ctrl-C stops everything it started.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config';
-import { log, registerSecrets, setLogLevel } from '../log';
+import { ConfigError, loadConfig } from '../../src/config';
+import { log, registerSecrets, setLogLevel } from '../../src/log';
 import { startTemporalCluster } from './cluster';
 import { startDemoSimulator } from './demo';
 import { ensureDatabase } from './postgres';

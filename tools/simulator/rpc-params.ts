@@ -8,7 +8,7 @@
 // - invalid_params_with_details prefixes "Invalid parameters: " (core/src/types/error.rs).
 // All are JSON-RPC code -32602 (core/src/types/error.rs: ErrorCode::InvalidParams).
 
-import { base58Decode } from '../address';
+import { base58Decode } from '../../src/address';
 import type { JsonOut } from './json';
 
 export class RpcError extends Error {
