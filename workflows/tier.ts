@@ -24,7 +24,7 @@ import type { SweepPage, SweepSettings } from '../activities/sweep';
 import { checkAddress } from '../src/address';
 import { type IdRange, MAX_BATCH } from '../src/db/checks';
 import { KIND_KEY, TIER_KEY } from '../src/search-attributes';
-import { isTier, type Tier } from '../src/tiers';
+import { isTier } from '../src/tiers';
 import { batchWorkflow } from './batch';
 import {
   addTally,
