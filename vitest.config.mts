@@ -33,7 +33,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: UNIT_TESTS,
           // One dev server and one Postgres for the whole run (parallel createLocal() calls race).
-          globalSetup: ['test/global-setup.ts'],
+          globalSetup: ['test/build.ts', 'test/global-setup.ts'],
           // Files share one Temporal namespace and a 2-core machine: run them one at a time.
           fileParallelism: false,
         },
