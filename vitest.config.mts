@@ -32,7 +32,8 @@ export default defineConfig({
           name: 'stack',
           include: ['test/**/*.test.ts'],
           exclude: UNIT_TESTS,
-          // One dev server and one Postgres for the whole run (parallel createLocal() calls race).
+          // dist/ built first (the CLI the tests run); one dev server and one Postgres for the whole
+          // run (parallel createLocal() calls race).
           globalSetup: ['test/build.ts', 'test/global-setup.ts'],
           // Files share one Temporal namespace and a 2-core machine: run them one at a time.
           fileParallelism: false,
