@@ -256,6 +256,7 @@ describe('the control endpoints for tokens', () => {
     await expect(control.setTokenAmount(wallet, base58Encode(new Uint8Array(32).fill(9)), 1n)).rejects.toThrow(/is not in this world/);
     await expect(control.setTokenAmount(wallet, USDC_LIKE.address, U64_MAX + 1n)).rejects.toThrow(/amount must be a decimal string/);
     await expect(control.tokenTruth(wallet, 'not-base58-0OIl')).rejects.toThrow(/invalid address/);
+    await expect(control.tokenTruth(wallet, base58Encode(new Uint8Array(32).fill(9)))).rejects.toThrow(/is not in this world/);
     expect(await control.tokenTruth(base58Encode(new Uint8Array(32).fill(8)), USDC_LIKE.address)).toBeNull();
   });
 });

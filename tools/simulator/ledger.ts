@@ -69,15 +69,18 @@ export class Ledger {
     const old = this.newest.length;
     if (accounts <= old) return;
     const capacity = Math.max(accounts, old * 2);
-    const grow = <T extends BigUint64Array | Uint8Array | Int32Array>(array: T, make: (n: number) => T): T => {
-      const grown = make(capacity);
-      grown.set(array as never);
-      return grown;
-    };
-    this.initial = grow(this.initial, (n) => new BigUint64Array(n));
-    this.initialPresent = grow(this.initialPresent, (n) => new Uint8Array(n));
-    this.current = grow(this.current, (n) => new BigUint64Array(n));
-    this.currentPresent = grow(this.currentPresent, (n) => new Uint8Array(n));
-    this.newest = grow(this.newest, (n) => new Int32Array(n).fill(-1));
+    this.initial = grown(this.initial, capacity, (n) => new BigUint64Array(n));
+    this.initialPresent = grown(this.initialPresent, capacity, (n) => new Uint8Array(n));
+    this.current = grown(this.current, capacity, (n) => new BigUint64Array(n));
+    this.currentPresent = grown(this.currentPresent, capacity, (n) => new Uint8Array(n));
+    this.newest = grown(this.newest, capacity, (n) => new Int32Array(n).fill(-1));
   }
+}
+
+/** `array` with room for `capacity` items (itself when it has it); `make` makes an empty one. */
+export function grown<T extends BigUint64Array | Uint8Array | Int32Array>(array: T, capacity: number, make: (n: number) => T): T {
+  if (array.length >= capacity) return array;
+  const bigger = make(capacity);
+  bigger.set(array as never);
+  return bigger;
 }

@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { base58Decode, base58Encode, checkAddress } from '../../src/address';
 import { AddressTable } from './address-table';
-import { Ledger } from './ledger';
+import { grown, Ledger } from './ledger';
 import { createRng, type Rng } from './random';
 import { associatedTokenAddress, rentExemptMinimum, TOKEN_PROGRAMS, type TokenProgram } from './token-accounts';
 
@@ -32,7 +32,7 @@ const MAX_ADVANCE = 1_000_000;
 /** Token accounts record their mint in a byte. */
 const MAX_MINTS = 255;
 /** ATAs derived at once while a world is made (each derivation is a few async hashes). */
-const DERIVE_BATCH = 1000;
+const DERIVE_BATCH = 64;
 /** Slot 0 of `wallClockSlot`: mainnet-beta's launch day. */
 const WALL_CLOCK_EPOCH_MS = Date.UTC(2020, 2, 16);
 
@@ -302,7 +302,7 @@ export class World {
    * ATA did not exist then (never created, or closed). The oracle for token balances.
    */
   tokenAmountAt(wallet: string, mint: string, slot: number | bigint): bigint | null {
-    const token = this.tokenIndex(this.table.find(keyOf(wallet)), this.mintIndex(mint));
+    const token = this.tokenIndex(this.table.find(keyOf(wallet)), this.knownMint(mint));
     const reached = this.reached(slot);
     return token === -1 ? null : this.tokens.amountAt(token, reached);
   }
@@ -337,8 +337,7 @@ export class World {
    */
   async setTokenAmount(wallet: string, mint: string, amount: bigint | null): Promise<number> {
     const value = amount === null ? null : checkAmount('amount', amount);
-    const mintIndex = this.mintIndex(mint);
-    if (mintIndex === -1) throw new RangeError(`mint ${mint} is not in this world`);
+    const mintIndex = this.knownMint(mint);
     const walletIndex = this.walletIndex(wallet);
     let token = this.tokenIndex(walletIndex, mintIndex);
     if (token === -1) {
@@ -408,8 +407,10 @@ export class World {
     return this.table.find(keyOf(address));
   }
 
-  private mintIndex(address: string): number {
-    return this.mintTable.find(keyOf(address));
+  private knownMint(address: string): number {
+    const index = this.mintTable.find(keyOf(address));
+    if (index === -1) throw new RangeError(`mint ${address} is not in this world`);
+    return index;
   }
 
   /** The token account number of the wallet's ATA for the mint; -1 when never created. */
@@ -527,14 +528,6 @@ function mintsOf(mints: number | readonly MintSpec[], seed: string): Mint[] {
     checkInteger(`mints[${i}].decimals`, decimals, 0, 255);
     return { address, program, decimals, supply: U64_MAX };
   });
-}
-
-/** `array` with room for `capacity` items (itself when it has it). */
-function grown<T extends Uint8Array | Int32Array>(array: T, capacity: number, make: (n: number) => T): T {
-  if (array.length >= capacity) return array;
-  const bigger = make(capacity);
-  bigger.set(array as never);
-  return bigger;
 }
 
 function keyOf(address: string): Uint8Array {
