@@ -248,6 +248,22 @@ describe('dataSlice and encodings', () => {
   });
 });
 
+describe('lies', () => {
+  it("answer a token account owned by the System program, or a wallet owned by SPL Token, at wrongOwnerRate 1", async () => {
+    const s = await start({ knobs: { wrongOwnerRate: 1 } });
+    const wallet = s.world.addresses(0, 40).find((w) => s.world.balanceAt(w, s.world.slot()) !== null && s.world.tokenAmountAt(w, USDC_LIKE.address, s.world.slot()) !== null)!;
+    const key = await ata(wallet, USDC_LIKE);
+    const [token] = (await accounts(s.url, [key])).value;
+    expect(token!.owner).toBe('11111111111111111111111111111111');
+    expect(getTokenDecoder().decode(bytesOf(token!)).mint).toBe(USDC_LIKE.address); // the data still says token account
+    const [system] = (await accounts(s.url, [wallet, key])).value;
+    expect(system!.owner).toBe(TOKEN);
+    expect(s.stats().methods).toEqual({ getMultipleAccounts: { lie: 2 } });
+    s.setKnobs({ wrongOwnerRate: 0 });
+    expect((await accounts(s.url, [key])).value[0]!.owner).toBe(TOKEN);
+  });
+});
+
 describe('the control endpoints for tokens', () => {
   it('refuse unknown mints and bad amounts, naming them', async () => {
     const s = await start({ wallets: 2 });

@@ -34,6 +34,7 @@ const NUMERIC_FLAGS: Record<string, { option: NumericOption; integer: boolean; f
   'negative-lamports-rate': { option: 'negativeLamportsRate', integer: false, fallback: DEFAULT_KNOBS.negativeLamportsRate },
   'string-lamports-rate': { option: 'stringLamportsRate', integer: false, fallback: DEFAULT_KNOBS.stringLamportsRate },
   'stale-slot-rate': { option: 'staleSlotRate', integer: false, fallback: DEFAULT_KNOBS.staleSlotRate },
+  'wrong-owner-rate': { option: 'wrongOwnerRate', integer: false, fallback: DEFAULT_KNOBS.wrongOwnerRate },
 };
 
 const USAGE = `usage: npm run simulator -- [--flag value ...]

@@ -44,7 +44,6 @@ export const COMMITMENT_LAG: Record<Commitment, number> = { processed: 0, confir
 // jsonrpc-core ErrorCode descriptions (core/src/types/error.rs).
 const PARSE_ERROR = { code: -32700, message: 'Parse error' };
 const INVALID_REQUEST = { code: -32600, message: 'Invalid request' };
-const INVALID_REQUEST_CODE = INVALID_REQUEST.code;
 const METHOD_NOT_FOUND = { code: -32601, message: 'Method not found' };
 // Error::invalid_version(), for a call without "jsonrpc": "2.0".
 const INVALID_VERSION = { code: -32600, message: 'Unsupported JSON-RPC protocol version' };
@@ -289,11 +288,14 @@ function laggingSlot(world: World, config: ContextConfig): number {
 function tell(lie: Lie, accounts: JsonOut[], config: EncodingConfig): JsonOut[] {
   if (lie === 'staleSlot') return accounts;
   if (lie === 'wrongCount') return accounts.length > 0 ? accounts.slice(0, -1) : [null];
-  // The first existing account's lamports (a made-up account when none exists) go bad.
+  // The first existing account's lamports or owner (a made-up account's when none exists) go bad.
   const index = Math.max(0, accounts.findIndex((a) => a !== null));
   const account = (accounts[index] ?? encodeAccount({ kind: 'system', lamports: 1n }, config)) as { readonly [key: string]: JsonOut };
   const lamports = account.lamports as bigint;
-  const told = { ...account, lamports: lie === 'negativeLamports' ? -lamports : lamports.toString() };
+  const told =
+    lie === 'wrongOwner'
+      ? { ...account, owner: account.owner === SYSTEM_PROGRAM ? PROGRAM_ADDRESS.token : SYSTEM_PROGRAM }
+      : { ...account, lamports: lie === 'negativeLamports' ? -lamports : lamports.toString() };
   return accounts.length === 0 ? [told] : accounts.map((a, i) => (i === index ? told : a));
 }
 
@@ -306,7 +308,7 @@ type EncodingConfig = Required<Pick<AccountConfig, 'encoding'>> & Pick<AccountCo
 /** rpc.rs check_slice_and_encoding: jsonParsed cannot be sliced. */
 function checkSliceAndEncoding({ encoding, dataSlice }: EncodingConfig): void {
   if (encoding === 'jsonParsed' && dataSlice !== undefined) {
-    throw new RpcError(INVALID_REQUEST_CODE, 'Sliced account data can only be encoded using binary (base 58) or base64 encoding.');
+    throw new RpcError(INVALID_REQUEST.code, 'Sliced account data can only be encoded using binary (base 58) or base64 encoding.');
   }
 }
 
@@ -342,7 +344,7 @@ function encodeAccount(account: WorldAccount | null, { encoding, dataSlice }: En
   const { data, owner, lamports } = contentsOf(account);
   const slice = sliceData(data, dataSlice);
   if ((encoding === 'binary' || encoding === 'base58') && slice.length > MAX_BASE58_BYTES) {
-    throw new RpcError(INVALID_REQUEST_CODE, `Encoded binary (base 58) data should be less than ${MAX_BASE58_BYTES} bytes, please use Base64 encoding.`);
+    throw new RpcError(INVALID_REQUEST.code, `Encoded binary (base 58) data should be less than ${MAX_BASE58_BYTES} bytes, please use Base64 encoding.`);
   }
   if (encoding === 'jsonParsed' && account.kind !== 'system') {
     throw new RpcError(INVALID_PARAMS, 'the simulator does not serve token or mint accounts as jsonParsed; ask for base64');
