@@ -194,6 +194,17 @@ describe('token accounts', () => {
     for (const w of wallets) expect(tokens.balanceAt(w, tokens.startSlot + 100)).toBe(plain.balanceAt(w, plain.startSlot + 100));
     const tokenChanges = wallets.filter((w) => tokens.tokenAmountAt(w, T22.address, tokens.startSlot) !== tokens.tokenAmountAt(w, T22.address, tokens.startSlot + 100));
     expect(tokenChanges.length).toBeGreaterThan(50);
+    // The change list names every (wallet, mint) that changed, each change at its slot, and nothing else.
+    const listed = tokens.tokenChangesBetween(tokens.startSlot, tokens.startSlot + 100);
+    const last = new Map<string, (typeof listed)[number]>();
+    for (const change of listed) {
+      expect(change.slot).toBeGreaterThan(tokens.startSlot);
+      last.set(`${change.wallet}/${change.mint}`, change); // oldest first per ATA: the last one stands
+    }
+    for (const change of last.values()) expect(tokens.tokenAmountAt(change.wallet, change.mint, tokens.startSlot + 100)).toBe(change.amount);
+    const listedT22 = new Set(listed.filter((c) => c.mint === T22.address).map((c) => c.wallet));
+    for (const w of tokenChanges) expect(listedT22.has(w)).toBe(true);
+    expect(listed.some((c) => c.amount === null)).toBe(true);
   });
 });
 

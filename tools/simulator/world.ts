@@ -378,15 +378,33 @@ export class World {
    * measuring how soon a change reaches a store). Costs O(wallets + changes after fromSlot).
    */
   changesBetween(fromSlot: number, toSlot: number): { address: string; slot: number; lamports: bigint }[] {
+    return this.between(this.lamports, this.table.size, fromSlot, toSlot, (index, slot, amount) => ({
+      address: base58Encode(this.table.key(index)),
+      slot,
+      lamports: amount ?? 0n,
+    }));
+  }
+
+  /**
+   * Every change of a wallet's ATA in slots (fromSlot, toSlot], oldest first per ATA; amount
+   * null: closed. Costs O(token accounts + changes after fromSlot).
+   */
+  tokenChangesBetween(fromSlot: number, toSlot: number): { wallet: string; mint: string; slot: number; amount: bigint | null }[] {
+    return this.between(this.tokens, this.tokenTable.size, fromSlot, toSlot, (token, slot, amount) => ({
+      wallet: base58Encode(this.table.key(this.tokenWallet[token]!)),
+      mint: this.mints[this.tokenMint[token]!]!.address,
+      slot,
+      amount,
+    }));
+  }
+
+  private between<T>(ledger: Ledger, accounts: number, fromSlot: number, toSlot: number, make: (account: number, slot: number, amount: bigint | null) => T): T[] {
     checkInteger('fromSlot', fromSlot, 0, Number.MAX_SAFE_INTEGER);
     checkInteger('toSlot', toSlot, 0, Number.MAX_SAFE_INTEGER);
     this.slot();
-    const out: { address: string; slot: number; lamports: bigint }[] = [];
-    for (let index = 0; index < this.table.size; index++) {
-      const changes = this.lamports.changesBetween(index, fromSlot, toSlot);
-      if (changes.length === 0) continue;
-      const address = base58Encode(this.table.key(index));
-      for (const { slot, amount } of changes) out.push({ address, slot, lamports: amount ?? 0n });
+    const out: T[] = [];
+    for (let account = 0; account < accounts; account++) {
+      for (const { slot, amount } of ledger.changesBetween(account, fromSlot, toSlot)) out.push(make(account, slot, amount));
     }
     return out;
   }
