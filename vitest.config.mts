@@ -15,6 +15,7 @@ export const UNIT_TESTS = [
   'test/redact.test.ts',
   'test/rpc.test.ts',
   'test/simulator.test.ts',
+  'test/simulator-tokens.test.ts',
   'test/replay/**/*.test.ts',
 ];
 
