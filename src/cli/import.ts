@@ -357,7 +357,7 @@ function summary(r: ImportResult): string {
 export const walletsImport: CommandSpec = {
   path: ['wallets', 'import'],
   summary: 'import wallets in bulk from a file or stdin (newline list or CSV)',
-  args: '<file|-> [--tier <tier>] [--rejects <file>]',
+  args: '<file|->',
   description: `
 Imports wallets from a file, or from standard input with "-". Streamed: any size imports in
 bounded memory, ${formatCount(BATCH_SIZE)} addresses per INSERT. Creates the database schema if it
@@ -389,14 +389,12 @@ Postgres cannot be reached.`,
     tier: { type: 'string', value: 'tier', description: `tier for new wallets: ${TIERS.join(', ')} (default ${DEFAULT_TIER})` },
     rejects: { type: 'string', value: 'file', description: 'where to list rejected lines (default <file>.rejected.txt)' },
   },
-  positionals: { min: 1, max: 1 },
   async run(ctx, args) {
-    const command = 'balance-tracker wallets import';
-    const tier = tierOption(args, 'tier', command, DEFAULT_TIER);
+    const tier = tierOption(args, 'tier', DEFAULT_TIER);
     const source = args.positionals[0]!;
     const rejectsPath = stringOption(args, 'rejects') ?? (source === '-' ? 'stdin.rejected.txt' : `${source}.rejected.txt`);
     if (rejectsPath === '' || (source !== '-' && resolve(rejectsPath) === resolve(source))) {
-      throw new CliError(`${command}: --rejects must name a file other than the input`, EXIT.usage);
+      throw new CliError(`${args.command}: --rejects must name a file other than the input`, EXIT.usage);
     }
     // An unreadable input or an unwritable rejects file fails before anything is imported.
     try {
