@@ -42,8 +42,6 @@ export interface ParsedArgs {
 export const JSON_OPTION: OptionSpec = { type: 'boolean', description: 'print the result as JSON (lamports and other big numbers as strings)' };
 export const VERBOSE_OPTION: OptionSpec = { type: 'boolean', description: 'show stack traces with errors' };
 
-export const commandName = (spec: CommandSpec): string => [PROGRAM, ...spec.path].join(' ');
-
 /** The value of a --tier style option, validated. */
 export function tierOption(args: ParsedArgs, name: string, fallback?: Tier): Tier {
   const value = args.values[name];
