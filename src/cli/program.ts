@@ -39,7 +39,7 @@ const fullName = (cmd: Command): string => (cmd.parent ? `${fullName(cmd.parent)
 /** Commander's errors in the CLI's words, each naming the --help to read. */
 function translate(error: CommanderError, cmd: Command): never {
   const name = fullName(cmd);
-  const commands = cmd.commands.filter((c) => c.name() !== 'help').map((c) => c.name());
+  const commands = cmd.commands.map((c) => c.name());
   const quoted = /'([^']*)'/.exec(error.message)?.[1] ?? '';
   switch (error.code) {
     case 'commander.helpDisplayed':
@@ -79,11 +79,13 @@ function configure(cmd: Command): Command {
     .exitOverride((error) => translate(error, cmd));
 }
 
+/** The program or a group: commands below it, and `help [command]`. */
+const withCommands = (cmd: Command): Command => cmd.usage('<command> [options]').helpCommand('help [command]', 'show help for a command');
+
 /** The commander program for `spec`; parsing it runs the command through `runner`. */
 export function buildProgram(spec: ProgramSpec, runner: Runner): Command {
-  const program = configure(new Command(PROGRAM))
+  const program = withCommands(configure(new Command(PROGRAM)))
     .description(spec.description)
-    .usage('<command> [options]')
     // Options before the command are the program's own (the ones below); after it, the command's.
     .enablePositionalOptions()
     .version(spec.version, '--version', 'print the version')
@@ -94,7 +96,7 @@ export function buildProgram(spec: ProgramSpec, runner: Runner): Command {
   const group = (name: string): Command => {
     let cmd = groups.get(name);
     if (!cmd) {
-      cmd = configure(program.command(name)).description(spec.groups[name] ?? '').usage('<command> [options]');
+      cmd = withCommands(configure(program.command(name))).description(spec.groups[name] ?? '');
       groups.set(name, cmd);
     }
     return cmd;
