@@ -15,7 +15,7 @@ import { addWallets } from '../src/db/wallets';
 import { ensureSchedules } from '../src/schedules';
 import { requestTierSweep, startTierWorkflows } from '../src/tier-control';
 import { TIERS, tierScheduleId, tierWorkflowId } from '../src/tiers';
-import { splitLines } from '../src/cli/lines';
+import { splitLines } from '../src/cli/import/lines';
 import { formatSol } from '../src/cli/output';
 import { newReports } from '../src/cli/tiers';
 import type { PromotionReport } from '../workflows/definitions';

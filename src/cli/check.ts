@@ -11,7 +11,7 @@ import type { Tier } from '../tiers';
 import type { BatchProgress } from '../../workflows/definitions';
 import type { BatchWorkflowInput } from '../../workflows/batch';
 import type { CommandSpec } from './args';
-import { CliError, EXIT, oneLine } from './errors';
+import { CliError, EXIT, oneLine, UsageError } from './errors';
 import { formatCount, formatSol, formatTime, renderTable, toJson } from './output';
 import { validateArguments } from './validate';
 
@@ -35,7 +35,7 @@ function ranges(wallets: WalletView[]): { tier: Tier; fromId: number; toId: numb
 export const walletsCheck: CommandSpec = {
   path: ['wallets', 'check'],
   summary: 'read tracked wallets now (through Temporal and the RPC budget) and print them',
-  args: '<address…>',
+  args: '<address...>',
   description: `
 Reads the given tracked wallets now, the way a sweep does: it starts the sweep's batch child
 workflow (batchWorkflow) for their id ranges, whose checkBatch activities run on the RPC task
@@ -48,8 +48,8 @@ A worker must be running.
 Exit status: 0 when every wallet was read, 2 for an invalid or untracked address, 1 when a
 read failed or timed out, or Postgres or Temporal cannot be reached.`,
   options: {},
-  positionals: { min: 1, max: MAX_CHECK },
   async run(ctx, args) {
+    if (args.positionals.length > MAX_CHECK) throw new UsageError(`${args.command}: at most ${MAX_CHECK} addresses, got ${args.positionals.length}`, args.command);
     const { addresses } = validateArguments(args.positionals);
     const sql = await ctx.db();
     const found = await Promise.all(addresses.map((a) => findWallet(sql, a)));

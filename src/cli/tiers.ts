@@ -91,7 +91,7 @@ async function promotions(ctx: Context, tier: Tier): Promise<PromotionReport[]> 
 export const tiersPromote: CommandSpec = {
   path: ['tiers', 'promote'],
   summary: 'move wallets to another tier (sends the promoteWallets signal)',
-  args: '<address…> --to <tier>',
+  args: '<address...>',
   description: `
 Moves tracked wallets into the tier given by --to, through the tier workflow: the command
 sends the promoteWallets signal to balance-tier-<tier> (in chunks of at most
@@ -106,9 +106,8 @@ Exit status: 0 when the workflow reported (also when some wallets were not track
 invalid address or tier, 1 when Temporal cannot be reached, the tier workflow is not running,
 or it did not report within ${REPORT_TIMEOUT_MS / 1000} s.`,
   options: { to: { type: 'string', value: 'tier', description: `the tier to move the wallets to: ${TIERS.join(', ')} (required)` } },
-  positionals: { min: 1, max: Infinity },
   async run(ctx, args) {
-    const tier = tierOption(args, 'to', 'balance-tracker tiers promote');
+    const tier = tierOption(args, 'to');
     const { addresses } = validateArguments(args.positionals);
     const id = tierWorkflowId(tier);
     const before = await promotions(ctx, tier);
