@@ -16,6 +16,34 @@ export interface Tally {
 
 const TALLY_KEYS = ['batchesDone', 'batchesFailed', 'walletsChecked', 'walletsChanged', 'walletsSetAside', 'staleReads', 'rpcCalls'] as const;
 
+/**
+ * What a sweep's children and their batches know about it: fixed at its plan (planSweep) and
+ * passed whole from there to every child and every batch, and carried across continue-as-new.
+ */
+export interface SweepContext {
+  tier: Tier;
+  sweepId: string;
+  /** Batches of sweeps planned before this instant no longer count; every batch of the sweep uses the same one. */
+  cutoff: string;
+  /** When the sweep was planned: its batches record it. */
+  plannedAt: string;
+  /**
+   * Batches in flight at once per child (BATCH_WINDOW); the task-queue rate limit does the
+   * pacing, the window only keeps enough attempts waiting on it.
+   */
+  batchWindow: number;
+  /** How long one batch may keep retrying before it counts failed (BATCH_TIMEOUT). */
+  batchTimeoutMs: number;
+  rpcTaskQueue: string;
+}
+
+/** A part of a sweep: an id range of its tier (a child's, or one batch's). */
+export interface SweepRange {
+  sweep: SweepContext;
+  fromId: number;
+  toId: number;
+}
+
 /** What starts a tier workflow (clients need no more of its input). */
 export interface TierStart {
   tier: Tier;

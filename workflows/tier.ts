@@ -20,7 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { MainActivities } from '../activities';
-import type { SweepPage, SweepSettings } from '../activities/sweep';
+import type { SweepPage } from '../activities/sweep';
 import { checkAddress } from '../src/address';
 import { type IdRange, MAX_BATCH } from '../src/db/checks';
 import { KIND_KEY, TIER_KEY } from '../src/search-attributes';
@@ -32,6 +32,7 @@ import {
   emptyTally,
   MAX_PROMOTE_ADDRESSES,
   type PromotionReport,
+  type SweepContext,
   type SweepProgress,
   type TierProgress,
   type Totals,
@@ -73,7 +74,9 @@ const RUN_MAX_BYTES = 10 * 1024 * 1024;
 
 /** A sweep between two pages: all it needs to go on in another run. */
 export interface SweepInProgress {
-  settings: SweepSettings;
+  context: SweepContext;
+  /** Children in flight at once (SWEEP_CONCURRENCY at the plan). */
+  concurrency: number;
   progress: SweepProgress;
   /** The next page's ranges start after this wallet id. */
   afterId: number;
@@ -186,24 +189,25 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
 
   /** Plans a sweep; null when planning failed (the request is dropped, the next one plans again). */
   async function startSweep(reason: string): Promise<{ sweep: SweepInProgress; page: SweepPage } | null> {
+    const sweepId = `${tier}-${totals.sweeps + 1}-${uuid4().slice(0, 8)}`;
     let plan;
     try {
-      plan = await activities.planSweep({ tier, pageSize: PLAN_PAGE_SIZE });
+      plan = await activities.planSweep({ tier, sweepId, pageSize: PLAN_PAGE_SIZE });
     } catch (error) {
       if (!isFailure(error)) throw error;
       log.warn('planning a sweep failed; the next request plans again', { tier, reason, error: failureText(error) });
       return null;
     }
-    const { paused, firstPage, ...settings } = plan;
-    schedule = paused === null ? null : { paused, intervalMs: plan.intervalMs };
+    const { sweep: context, intervalMs, sweepConcurrency, paused, firstPage } = plan;
+    schedule = paused === null ? null : { paused, intervalMs };
     scheduleCheckedAt = new Date().toISOString();
     const progress: SweepProgress = {
-      sweepId: `${tier}-${totals.sweeps + 1}-${uuid4().slice(0, 8)}`,
+      sweepId,
       reason,
       startedAt: new Date().toISOString(),
       finishedAt: null,
       durationMs: null,
-      intervalMs: plan.intervalMs,
+      intervalMs,
       due: firstPage.due,
       childrenTotal: firstPage.childrenLeft,
       childrenDone: 0,
@@ -211,29 +215,16 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
       error: null,
       ...emptyTally(),
     };
-    return { sweep: { settings, progress, afterId: 0, batchesFound: 0, duePlanned: 0, startedAtMs: Date.now() }, page: firstPage };
+    return { sweep: { context, concurrency: sweepConcurrency, progress, afterId: 0, batchesFound: 0, duePlanned: 0, startedAtMs: Date.now() }, page: firstPage };
   }
 
   async function runChild(sweep: SweepInProgress, range: IdRange, childIndex: number): Promise<void> {
-    const { settings, progress } = sweep;
+    const { context, progress } = sweep;
     const estimate = Math.ceil(range.wallets / MAX_BATCH);
     try {
       const child = await startChild(batchWorkflow, {
         workflowId: batchWorkflowId(progress.sweepId, childIndex),
-        args: [
-          {
-            tier,
-            sweepId: progress.sweepId,
-            childIndex,
-            cutoff: settings.cutoff,
-            plannedAt: settings.plannedAt,
-            fromId: range.fromId,
-            toId: range.toId,
-            batchWindow: settings.batchWindow,
-            batchTimeoutMs: settings.batchTimeoutMs,
-            rpcTaskQueue: settings.rpcTaskQueue,
-          },
-        ],
+        args: [{ sweep: context, childIndex, fromId: range.fromId, toId: range.toId }],
         // A sweep's children die with it; the next sweep picks up whatever is still due.
         parentClosePolicy: ParentClosePolicy.TERMINATE,
         typedSearchAttributes: [
@@ -261,13 +252,13 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
 
   /** Runs a sweep's pages; false when the run should continue as new first (between two pages). */
   async function runSweep(sweep: SweepInProgress, first: SweepPage | null): Promise<boolean> {
-    const { settings, progress } = sweep;
+    const { context, progress } = sweep;
     let page = first;
     for (;;) {
       if (page === null) {
         if (shouldContinueAsNew(false)) return false;
         try {
-          page = await activities.planSweepPage({ tier, cutoff: settings.cutoff, afterId: sweep.afterId, pageSize: PLAN_PAGE_SIZE });
+          page = await activities.planSweepPage({ sweep: context, afterId: sweep.afterId, pageSize: PLAN_PAGE_SIZE });
         } catch (error) {
           if (!isFailure(error)) throw error;
           progress.error = `planning the sweep's next wallets failed: ${failureText(error)}`;
@@ -280,7 +271,7 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
       }
       if (page.children.length === 0) return true;
       const firstIndex = progress.childrenDone;
-      await inWindow(page.children, settings.sweepConcurrency, (range, index) => runChild(sweep, range, firstIndex + index));
+      await inWindow(page.children, sweep.concurrency, (range, index) => runChild(sweep, range, firstIndex + index));
       sweep.afterId = page.children[page.children.length - 1]!.toId;
       sweep.duePlanned += page.children.reduce((sum, c) => sum + c.wallets, 0);
       if (page.children.length === page.childrenLeft) return true;
