@@ -1,6 +1,6 @@
-// Signals and queries, shared by the workflows and by clients (CLI, tests).
+// Signals, queries and updates, shared by the workflows and by clients (CLI, tests).
 
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Tier } from '../src/tiers';
 
 /** What a sweep and a batch child count as their batches complete. */
@@ -80,13 +80,16 @@ export interface Totals {
   rpcCalls: number;
 }
 
+/** Examples a promotion report names of its invalid and of its untracked addresses; the counts are exact. */
+export const PROMOTION_EXAMPLES = 20;
+
 export interface PromotionReport {
   at: string;
   tier: Tier | string;
   requested: number;
   moved: number;
   unchanged: number;
-  /** Up to 20 examples each; the counts are exact. */
+  /** Up to PROMOTION_EXAMPLES examples each; the counts are exact. */
   invalid: { address: string; reason: string }[];
   invalidCount: number;
   unknown: string[];
@@ -124,7 +127,10 @@ export interface PromoteWalletsInput {
 }
 
 export const requestSweepSignal = defineSignal<[{ reason: string }]>('requestSweep');
+/** For operators, other systems and the Web UI: the report appears in `progress`. */
 export const promoteWalletsSignal = defineSignal<[PromoteWalletsInput]>('promoteWallets');
+/** The same promotion, answered with its report; input with anything wrong in it is refused before it enters history. */
+export const promoteWalletsUpdate = defineUpdate<PromotionReport, [PromoteWalletsInput]>('promoteWallets');
 export const progressQuery = defineQuery<TierProgress>('progress');
 export const batchProgressQuery = defineQuery<BatchProgress>('progress');
 
@@ -134,5 +140,5 @@ export const batchProgressQuery = defineQuery<BatchProgress>('progress');
  */
 export const batchWorkflowId = (sweepId: string, childIndex: number): string => `balance-batch-${sweepId}-${childIndex}`;
 
-/** At most this many addresses per promoteWallets signal; the CLI splits larger lists. */
+/** At most this many addresses per promoteWallets signal or update; the CLI splits larger lists. */
 export const MAX_PROMOTE_ADDRESSES = 10_000;
