@@ -17,8 +17,6 @@ import { requestTierSweep, startTierWorkflows } from '../src/tier-control';
 import { TIERS, tierScheduleId, tierWorkflowId } from '../src/tiers';
 import { splitLines } from '../src/cli/import/lines';
 import { formatSol } from '../src/cli/output';
-import { newReports } from '../src/cli/tiers';
-import type { PromotionReport } from '../workflows/definitions';
 import { type Engine, startEngine } from './helpers/engine';
 import { testAddresses } from './helpers/addresses';
 import { type CliResult, runCli } from './helpers/cli';
@@ -84,17 +82,6 @@ describe('CLI building blocks', () => {
     expect(formatSol(1_500_000_000n)).toBe('1.500000000');
     expect(formatSol(2n ** 53n + 1n)).toBe('9007199.254740993');
     expect(formatSol(2n ** 64n - 1n)).toBe('18446744073.709551615');
-  });
-
-  it('tells the promotion reports a signal produced from those that were already there', () => {
-    const report = (n: number) => ({ at: `t${n}`, requested: n }) as unknown as PromotionReport;
-    const before = [report(3), report(2), report(1)];
-    expect(newReports(before, before)).toEqual([]);
-    expect(newReports(before, [report(5), report(4), ...before])).toEqual([report(5), report(4)]);
-    expect(newReports([], [report(1)])).toEqual([report(1)]);
-    // The workflow keeps 10: older ones fall off the end.
-    const full = Array.from({ length: 10 }, (_, i) => report(10 - i));
-    expect(newReports(full, [report(11), ...full.slice(0, 9)])).toEqual([report(11)]);
   });
 });
 

@@ -8,7 +8,7 @@ import { databaseNow, findWallet, type WalletView } from '../db/reads';
 import { redactText } from '../redact';
 import { KIND_KEY, TIER_KEY } from '../search-attributes';
 import type { Tier } from '../tiers';
-import type { BatchProgress } from '../../workflows/definitions';
+import type { BatchProgress, SweepContext } from '../../workflows/definitions';
 import type { BatchWorkflowInput } from '../../workflows/batch';
 import type { CommandSpec } from './args';
 import { CliError, EXIT, oneLine, UsageError } from './errors';
@@ -67,7 +67,8 @@ read failed or timed out, or Postgres or Temporal cannot be reached.`,
     try {
       await Promise.all(
         ranges(wallets).map(async (range, index) => {
-          const input: BatchWorkflowInput = { ...range, sweepId: checkId, childIndex: index, cutoff, plannedAt: cutoff, batchWindow: 1, batchTimeoutMs: RESULT_TIMEOUT_MS, rpcTaskQueue: config.temporal.rpcTaskQueue };
+          const sweep: SweepContext = { tier: range.tier, sweepId: checkId, cutoff, plannedAt: cutoff, batchWindow: 1, batchTimeoutMs: RESULT_TIMEOUT_MS, rpcTaskQueue: config.temporal.rpcTaskQueue };
+          const input: BatchWorkflowInput = { sweep, childIndex: index, fromId: range.fromId, toId: range.toId };
           const handle = await client.workflow.start('batchWorkflow', {
             workflowId: `balance-${checkId}-${range.tier}-${range.fromId}`,
             taskQueue: config.temporal.taskQueue,
