@@ -484,8 +484,8 @@ describe('balance-tracker CLI', () => {
   describe('wallets check and history', () => {
     it('check reads wallets now through the service and prints and stores what it found', async () => {
       const target = swept[5]!;
-      const [before] = await engine.sql<{ lamports: string; slot: bigint }[]>`SELECT lamports::text AS lamports, slot FROM wallets WHERE address = ${target}`;
-      const lamports = BigInt(before!.lamports) + 1_234_567n;
+      const [before] = await engine.sql<{ lamports: bigint; slot: bigint }[]>`SELECT lamports, slot FROM wallets WHERE address = ${target}`;
+      const lamports = before!.lamports + 1_234_567n;
       engine.sim.world.setBalance(target, lamports);
       engine.sim.world.advance(2, { changes: false });
       const result = await cli(['wallets', 'check', target, swept[6]!]);
@@ -495,9 +495,9 @@ describe('balance-tracker CLI', () => {
       expect(rows.find((r) => r.startsWith(target))).toMatch(new RegExp(`^${target}\\s+high\\s+${formatSol(lamports).replace('.', '\\.')}\\s+\\d+\\s+`));
       // Adjacent ids of one tier share one call.
       expect(rows.at(-1)).toBe('read 2 wallets with 1 RPC call; 1 changed');
-      const [after] = await engine.sql<{ lamports: string; slot: bigint }[]>`SELECT lamports::text AS lamports, slot FROM wallets WHERE address = ${target}`;
-      expect(BigInt(after!.lamports)).toBe(lamports);
-      expect(BigInt(after!.slot)).toBeGreaterThan(BigInt(before!.slot));
+      const [after] = await engine.sql<{ lamports: bigint; slot: bigint }[]>`SELECT lamports, slot FROM wallets WHERE address = ${target}`;
+      expect(after!.lamports).toBe(lamports);
+      expect(after!.slot).toBeGreaterThan(before!.slot);
 
       const untracked = testAddresses(1, 'cli-check-untracked')[0]!;
       const refused = await cli(['wallets', 'check', untracked]);
@@ -507,9 +507,9 @@ describe('balance-tracker CLI', () => {
 
     it('history exports every change of a wallet, oldest first, as text, CSV and JSON', async () => {
       const target = swept[5]!;
-      const [wallet] = await engine.sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ${target}`;
+      const [wallet] = await engine.sql<{ id: number }[]>`SELECT id FROM wallets WHERE address = ${target}`;
       const stored = await engine.sql<{ slot: bigint; lamports: string; previous: string | null }[]>`
-        SELECT slot, lamports::text AS lamports, previous_lamports::text AS previous FROM balance_changes WHERE wallet_id = ${wallet!.id.toString()}::bigint ORDER BY slot`;
+        SELECT slot, lamports::text AS lamports, previous_lamports::text AS previous FROM balance_changes WHERE wallet_id = ${wallet!.id} ORDER BY slot`;
       expect(stored.length).toBeGreaterThanOrEqual(2);
       const csv = await cli(['wallets', 'history', target, '--csv']);
       expect(csv).toMatchObject({ code: 0, stderr: '' });

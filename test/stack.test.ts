@@ -153,8 +153,8 @@ describe('npm start', () => {
       first.child.kill('SIGINT');
       expect(await first.exited).toBe(0);
       const [stored] = await sql<{ slot: bigint }[]>`SELECT max(slot) AS slot FROM batch_checks`;
-      const [cluster] = await sql<{ genesis_hash: string }[]>`SELECT genesis_hash FROM cluster`;
-      expect(cluster!.genesis_hash).toBe(firstSim.genesisHash);
+      const [cluster] = await sql<{ genesisHash: string }[]>`SELECT genesis_hash FROM cluster`;
+      expect(cluster!.genesisHash).toBe(firstSim.genesisHash);
 
       const restartedAt = new Date();
       const second = startStack(db.url, dataDir, env);
@@ -187,8 +187,8 @@ describe('npm start', () => {
           `error: the database holds balances from the Solana cluster with genesis hash ${firstSim.genesisHash}, but SOLANA_RPC_URL serves ${other.world.genesisHash}: ` +
             'use a new database for this cluster (DATABASE_URL naming one that does not exist yet is created), or point SOLANA_RPC_URL back at that cluster',
         ]);
-        const [kept] = await sql<{ genesis_hash: string }[]>`SELECT genesis_hash FROM cluster`;
-        expect(kept!.genesis_hash).toBe(firstSim.genesisHash);
+        const [kept] = await sql<{ genesisHash: string }[]>`SELECT genesis_hash FROM cluster`;
+        expect(kept!.genesisHash).toBe(firstSim.genesisHash);
       } finally {
         await other.stop();
       }

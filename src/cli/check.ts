@@ -21,13 +21,12 @@ const RESULT_TIMEOUT_MS = 120_000;
 
 /** Adjacent ids of one tier form one range (one batch of up to 100). */
 function ranges(wallets: WalletView[]): { tier: Tier; fromId: number; toId: number }[] {
-  const sorted = [...wallets].sort((a, b) => (a.tier === b.tier ? Number(a.id - b.id) : a.tier.localeCompare(b.tier)));
+  const sorted = [...wallets].sort((a, b) => (a.tier === b.tier ? a.id - b.id : a.tier.localeCompare(b.tier)));
   const out: { tier: Tier; fromId: number; toId: number }[] = [];
   for (const w of sorted) {
     const last = out.at(-1);
-    const id = Number(w.id);
-    if (last && last.tier === w.tier && last.toId === id - 1 && id - last.fromId < 100) last.toId = id;
-    else out.push({ tier: w.tier, fromId: id, toId: id });
+    if (last && last.tier === w.tier && last.toId === w.id - 1 && w.id - last.fromId < 100) last.toId = w.id;
+    else out.push({ tier: w.tier, fromId: w.id, toId: w.id });
   }
   return out;
 }
