@@ -4,6 +4,7 @@
 
 import { Context } from '@temporalio/activity';
 import { dueRanges, type IdRange, MAX_BATCH, pruneChecks, sweepClock } from '../src/db/checks';
+import type { WalletId } from '../src/db/types';
 import { BATCH_TIMEOUT_MIN_MS } from '../src/config';
 import { log } from '../src/log';
 import { recordSweep } from '../src/metrics';
@@ -24,7 +25,7 @@ export interface SweepPage {
 export interface PageRequest {
   sweep: SweepContext;
   /** Ranges start after this wallet id (0: from the first). */
-  afterId: number;
+  afterId: WalletId;
   pageSize: number;
 }
 

@@ -1,6 +1,7 @@
 // Signals, queries and updates, shared by the workflows and by clients (CLI, tests).
 
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { WalletId } from '../src/db/types';
 import type { Tier } from '../src/tiers';
 
 /** What a sweep and a batch child count as their batches complete. */
@@ -40,8 +41,8 @@ export interface SweepContext {
 /** A part of a sweep: an id range of its tier (a child's, or one batch's). */
 export interface SweepRange {
   sweep: SweepContext;
-  fromId: number;
-  toId: number;
+  fromId: WalletId;
+  toId: WalletId;
 }
 
 /** What starts a tier workflow (clients need no more of its input). */
@@ -115,8 +116,8 @@ export interface TierProgress {
 export interface BatchProgress extends Tally {
   tier: Tier;
   sweepId: string;
-  fromId: number;
-  toId: number;
+  fromId: WalletId;
+  toId: WalletId;
   batchesTotal: number;
   failures: string[];
 }

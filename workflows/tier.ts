@@ -23,6 +23,7 @@ import {
 import type { MainActivities } from '../activities';
 import type { SweepPage } from '../activities/sweep';
 import { type IdRange, MAX_BATCH } from '../src/db/checks';
+import type { WalletId } from '../src/db/types';
 import { KIND_KEY, TIER_KEY } from '../src/search-attributes';
 import { batchWorkflow } from './batch';
 import {
@@ -79,7 +80,7 @@ export interface SweepInProgress {
   concurrency: number;
   progress: SweepProgress;
   /** The next page's ranges start after this wallet id. */
-  afterId: number;
+  afterId: WalletId;
   /** Batches the finished children found (and the failed ones were planned with). */
   batchesFound: number;
   /** Due wallets of the ranges already handed to children. */

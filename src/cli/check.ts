@@ -5,6 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { databaseNow, findWallet, type WalletView } from '../db/reads';
+import type { WalletId } from '../db/types';
 import { redactText } from '../redact';
 import { KIND_KEY, TIER_KEY } from '../search-attributes';
 import type { Tier } from '../tiers';
@@ -20,9 +21,9 @@ const MAX_CHECK = 100;
 const RESULT_TIMEOUT_MS = 120_000;
 
 /** Adjacent ids of one tier form one range (one batch of up to 100). */
-function ranges(wallets: WalletView[]): { tier: Tier; fromId: number; toId: number }[] {
+function ranges(wallets: WalletView[]): { tier: Tier; fromId: WalletId; toId: WalletId }[] {
   const sorted = [...wallets].sort((a, b) => (a.tier === b.tier ? a.id - b.id : a.tier.localeCompare(b.tier)));
-  const out: { tier: Tier; fromId: number; toId: number }[] = [];
+  const out: { tier: Tier; fromId: WalletId; toId: WalletId }[] = [];
   for (const w of sorted) {
     const last = out.at(-1);
     if (last && last.tier === w.tier && last.toId === w.id - 1 && w.id - last.fromId < 100) last.toId = w.id;
