@@ -5,7 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { COMMITMENT_LAG } from './rpc-methods';
 import type { Provider } from './provider';
 import { servedReadsToJson, type Stats } from './stats';
-import { U64_MAX, type World } from './world';
+import { U64_MAX } from '../../src/u64';
+import type { World } from './world';
 
 export const CONTROL_PREFIX = '/__sim/';
 const MAX_LIST = 100_000;

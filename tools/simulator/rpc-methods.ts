@@ -21,7 +21,8 @@ import {
   type Encoding,
   type Params,
 } from './rpc-params';
-import { U64_MAX, type World } from './world';
+import { U64_MAX } from '../../src/u64';
+import type { World } from './world';
 
 /** What getVersion reports; also each response's context.apiVersion (RpcApiVersion). */
 const SOLANA_CORE_VERSION = '2.2.20';
@@ -170,7 +171,7 @@ function isId(value: unknown): value is Id {
   return (
     value === null ||
     typeof value === 'string' ||
-    (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 2 ** 64 - 1)
+    (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= Number(U64_MAX))
   );
 }
 

@@ -12,12 +12,13 @@
 //   read after a slot passes, so the world needs no timer.
 
 import { createHash } from 'node:crypto';
-import { base58Decode, base58Encode, checkAddress } from '../../src/address';
+import { getBase58Codec } from '@solana/kit';
+import { checkAddress } from '../../src/address';
+import { isU64, U64_MAX } from '../../src/u64';
 import { AddressTable } from './address-table';
 import { ChangeLog } from './change-log';
 import { createRng, type Rng } from './random';
 
-export const U64_MAX = 2n ** 64n - 1n;
 /** Rent-exempt minimum of an account with no data, the least a system wallet holds. */
 const RENT_EXEMPT_MINIMUM = 890_880n;
 /** Slots are stored as u32; this leaves 2^31 slots (27 years at 400 ms) of headroom. */
@@ -25,6 +26,8 @@ const MAX_START_SLOT = 2 ** 31;
 const MAX_ADVANCE = 1_000_000;
 /** Slot 0 of `wallClockSlot`: mainnet-beta's launch day. */
 const WALL_CLOCK_EPOCH_MS = Date.UTC(2020, 2, 16);
+/** kit's base58: `decode` makes an address's text from its key bytes, `encode` the reverse. */
+const base58 = getBase58Codec();
 
 /**
  * The slot a cluster that began at a fixed instant and made one slot per `slotMs` is at now,
@@ -111,7 +114,7 @@ export class World {
     this.seed = String(o.seed);
     this.slotMs = o.slotMs;
     this.startSlot = o.startSlot;
-    this.genesisHash = base58Encode(createHash('sha256').update(`${this.seed}/genesis`).digest());
+    this.genesisHash = base58.decode(createHash('sha256').update(`${this.seed}/genesis`).digest());
     this.head = o.startSlot;
     this.busyChangeRate = o.busyChangeRate;
     this.idleChangeRate = o.idleChangeRate;
@@ -238,13 +241,13 @@ export class World {
     checkInteger('limit', limit, 0, Number.MAX_SAFE_INTEGER);
     const out: string[] = [];
     const end = Math.min(this.table.size, offset + limit);
-    for (let i = offset; i < end; i++) out.push(base58Encode(this.table.key(i)));
+    for (let i = offset; i < end; i++) out.push(base58.decode(this.table.key(i)));
     return out;
   }
 
   /** Addresses of the wallets that change often (benchmarks tier them as an operator would). */
   busyAddresses(): string[] {
-    return Array.from(this.busy, (index) => base58Encode(this.table.key(index)));
+    return Array.from(this.busy, (index) => base58.decode(this.table.key(index)));
   }
 
   /**
@@ -259,7 +262,7 @@ export class World {
     for (let index = 0; index < this.table.size; index++) {
       let entry = this.log.findAt(this.newest[index]!, toSlot);
       if (entry === -1 || this.log.slotOf(entry) <= fromSlot) continue;
-      const address = base58Encode(this.table.key(index));
+      const address = base58.decode(this.table.key(index));
       const first = out.length;
       for (; entry !== -1 && this.log.slotOf(entry) > fromSlot; entry = this.log.previousOf(entry)) {
         out.push({ address, slot: this.log.slotOf(entry), lamports: this.log.lamportsOf(entry) });
@@ -348,12 +351,12 @@ function reverseFrom<T>(items: T[], from: number): void {
 function keyOf(address: string): Uint8Array {
   const check = checkAddress(address);
   if (!check.ok) throw new RangeError(`invalid address ${JSON.stringify(address)}: ${check.reason}`);
-  return base58Decode(address)!;
+  return Uint8Array.from(base58.encode(address));
 }
 
 function checkLamports(lamports: bigint | null): bigint {
   if (lamports === null) return 0n;
-  if (typeof lamports !== 'bigint' || lamports < 0n || lamports > U64_MAX) {
+  if (!isU64(lamports)) {
     throw new RangeError(`lamports must be a bigint from 0 to 2^64-1 or null, got ${String(lamports)}`);
   }
   return lamports;
