@@ -7,7 +7,7 @@ import { dueRanges, type IdRange, MAX_BATCH, pruneChecks, sweepClock } from '../
 import { BATCH_TIMEOUT_MIN_MS } from '../src/config';
 import { log } from '../src/log';
 import { recordSweep } from '../src/metrics';
-import { readScheduleState } from '../src/schedules';
+import { readScheduleState, tierIntervalMs } from '../src/schedules';
 import type { Tier } from '../src/tiers';
 import type { ActivityDeps } from './deps';
 
@@ -80,7 +80,7 @@ export function sweepActivities({ sql, client, config }: ActivityDeps) {
     async planSweep({ tier, pageSize }: { tier: Tier; pageSize: number }): Promise<SweepPlan> {
       const schedule = await readScheduleState(client, tier);
       // The schedule is the source of truth for the cadence: an operator may have changed it.
-      const intervalMs = schedule?.intervalMs ?? config.tierIntervalsMs[tier];
+      const intervalMs = tierIntervalMs(tier, schedule, config.tierIntervalsMs);
       const { plannedAt, cutoff } = await sweepClock(sql, intervalMs);
       const pruned = await pruneChecks(sql, tier, intervalMs);
       if (pruned > 0) Context.current().log.debug('pruned old batch checks', { tier, pruned });

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { ClusterMismatchError } from '../../src/cluster';
 import { ConfigError, loadConfig } from '../../src/config';
 import { log, registerSecrets, setLogLevel } from '../../src/log';
+import { configSecrets } from '../../src/redact';
 import { runWorker } from '../../src/worker';
 import { startDemoSimulator } from './demo';
 import { startDevServer } from './devserver';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const options = stackOptions();
   let config = loadConfig();
   setLogLevel(config.logLevel);
-  registerSecrets(config.rpcUrl);
+  registerSecrets(...configSecrets(config));
   mkdirSync(options.dataDir, { recursive: true });
   let webUi: string | null = null;
   let devServerLog: string | null = null;
