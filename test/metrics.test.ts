@@ -9,7 +9,8 @@ import type { Address } from '../src/address';
 import type { Sql } from '../src/db/client';
 import { type StalenessStart, stalestWallets } from '../src/db/metrics';
 import { addWallets } from '../src/db/wallets';
-import { freeLocalPort, type MetricsServer, startMetricsServer } from '../src/metrics';
+import { freePort } from '../src/free-port';
+import { type MetricsServer, startMetricsServer } from '../src/metrics';
 import { requestTierSweep } from '../src/tier-control';
 import { TIERS, type Tier } from '../src/tiers';
 import { installRuntime } from '../src/worker';
@@ -71,7 +72,7 @@ describe('metrics', () => {
 
   beforeAll(async () => {
     // The runtime (once per process) must exist with its exporter before the engine connects.
-    ({ sdkMetricsUrl } = installRuntime('warn', { sdkMetricsBindAddress: `127.0.0.1:${await freeLocalPort()}` }));
+    ({ sdkMetricsUrl } = installRuntime('warn', { sdkMetricsBindAddress: `127.0.0.1:${await freePort()}` }));
     engine = await startEngine({
       simulator: { wallets: HIGH, seed: 11 },
       env: { TIER_HIGH_INTERVAL: '1s', BATCHES_PER_CHILD: '2', SWEEP_CONCURRENCY: '3' },
@@ -226,7 +227,7 @@ function dashboardMetrics(): string[] {
 
 describe('the worker process with METRICS_PORT', () => {
   it('serves our metrics and the SDK\'s on that port until it is stopped', async () => {
-    const port = await freeLocalPort();
+    const port = await freePort();
     const engine = await startEngine({ simulator: { wallets: 10, seed: 5 }, rpcPathSuffix: `/v2/${API_KEY}` });
     await engine.stopWorkers();
     const script = "require('./src/worker').runWorker(require('./src/config').loadConfig()).catch((e) => { console.error(e); process.exit(1); })";

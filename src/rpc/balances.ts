@@ -22,7 +22,7 @@ export const MAX_ACCOUNTS_PER_CALL = 100;
 /** rate_limited and the transient kinds retry; rejected never can succeed. */
 export type RpcFailureKind = 'rate_limited' | 'unavailable' | 'timeout' | 'lagging' | 'malformed' | 'rejected';
 
-/** The metric outcome of each kind (src/metrics.ts documents the outcomes). */
+/** The metric outcome of each kind (src/metrics/definitions.ts documents the outcomes). */
 export const RPC_OUTCOME: Record<RpcFailureKind, RpcOutcome> = {
   rate_limited: 'rate_limited',
   unavailable: 'server_error',

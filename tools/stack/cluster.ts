@@ -13,7 +13,8 @@ import { redactText } from '../../src/redact';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/search-attributes';
 import { ensureTemporalServer, ensureTemporalSqlTool } from '../toolchain/binaries';
 import { dropDatabase } from './postgres';
-import { freePort, logTail, serverLogFile, type ServerProcess, spawnServer, waitUntilReady } from './server-process';
+import { freePort } from '../../src/free-port';
+import { logTail, serverLogFile, type ServerProcess, spawnServer, waitUntilReady } from './server-process';
 
 const ROOT = resolve(__dirname, '..', '..');
 /** The server reads `<config dir>/<env>.yaml`: deploy/temporal-server.yaml. */
