@@ -7,6 +7,7 @@
 
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { redactText } from '../../src/redact';
@@ -147,7 +148,7 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
     async restart({ crash = false, downMs = 0 } = {}) {
       if (crash) process.kill(-current.pid, 'SIGKILL');
       await current.stop();
-      await new Promise((r) => setTimeout(r, downMs));
+      await sleep(downMs);
       current = await launch();
     },
     async stop() {
@@ -228,7 +229,7 @@ async function retry(what: string, attempt: () => Promise<unknown>, timeoutMs = 
       return;
     } catch (error) {
       if (Date.now() > deadline) throw new ClusterError(`timed out waiting for ${what}: ${error instanceof Error ? error.message : String(error)}`);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   }
 }
