@@ -15,6 +15,7 @@ export const UNIT_TESTS = [
   'test/redact.test.ts',
   'test/rpc.test.ts',
   'test/simulator.test.ts',
+  'test/simulator-tokens.test.ts',
   'test/replay/**/*.test.ts',
 ];
 
@@ -32,8 +33,9 @@ export default defineConfig({
           name: 'stack',
           include: ['test/**/*.test.ts'],
           exclude: UNIT_TESTS,
-          // One dev server and one Postgres for the whole run (parallel createLocal() calls race).
-          globalSetup: ['test/global-setup.ts'],
+          // dist/ built first (the CLI the tests run); one dev server and one Postgres for the whole
+          // run (parallel createLocal() calls race).
+          globalSetup: ['test/build.ts', 'test/global-setup.ts'],
           // Files share one Temporal namespace and a 2-core machine: run them one at a time.
           fileParallelism: false,
         },

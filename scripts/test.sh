@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test [-- vitest args]`: installs what is missing, makes sure the Temporal CLI and Postgres
-# are there, then runs the tests. The test run's global setup starts one Temporal dev server.
+# are there, then runs the tests. The stack project's global setup builds dist/ (test/build.ts) and
+# starts one Temporal dev server.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh

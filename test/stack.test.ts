@@ -1,7 +1,8 @@
 // `npm start` end to end: the local stack comes up with no configuration but a database URL,
 // a worker polls the dev server it started, Ctrl-C leaves no process behind, and a restart on
 // the same database and data directory sweeps at once (the simulator's slot never goes back);
-// a worker pointed at another cluster is refused.
+// a worker pointed at another cluster is refused. It runs the build, as `npm start` does (the
+// stack project's global setup builds dist/ first).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,7 +37,7 @@ const children: ChildProcess[] = [];
 function startStack(databaseUrl: string, dataDir: string, extraEnv: Record<string, string> = {}): Stack {
   const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, RPC_MAX_RPS: '100', ...extraEnv };
   for (const name of ['TEMPORAL_ADDRESS', 'SOLANA_RPC_URL', 'TASK_QUEUE']) delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/stack/main.ts', '--temporal-port', '0', '--ui-port', '0', '--simulator-port', '0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, ['dist/tools/stack/main.js', '--temporal-port', '0', '--ui-port', '0', '--simulator-port', '0', '--data-dir', dataDir], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

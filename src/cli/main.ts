@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root';
 import { redactText } from '../redact';
 import { type CommandSpec, commandHelp, groupHelp, parseCommand, PROGRAM } from './args';
 import { CONNECT_TIMEOUT_MS, Context, describeQueryError } from './context';
@@ -46,7 +47,7 @@ function topHelp(): string {
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
@@ -175,5 +176,5 @@ export function run(argv: string[] = process.argv.slice(2)): void {
   );
 }
 
-// `tsx src/cli/main.ts …` works too.
+// `npx tsx src/cli/main.ts …` runs the sources (development); bin/balance-tracker.js runs the build.
 if (require.main === module) run();
