@@ -3,7 +3,7 @@
 import { Context } from '@temporalio/activity';
 import { rpcBudget, type BudgetFit } from '../src/budget';
 import { retier, type RetierResult } from '../src/db/segmentation';
-import { readScheduleState } from '../src/schedules';
+import { readScheduleState, tierIntervalMs } from '../src/schedules';
 import { TIERS, type Tier } from '../src/tiers';
 import type { ActivityDeps } from './deps';
 
@@ -13,7 +13,7 @@ export function retierActivities({ sql, client, config }: ActivityDeps) {
       const result = await retier(sql, config.segmentation);
       const intervals = {} as Record<Tier, number>;
       for (const tier of TIERS) {
-        intervals[tier] = (await readScheduleState(client, tier))?.intervalMs ?? config.tierIntervalsMs[tier];
+        intervals[tier] = tierIntervalMs(tier, await readScheduleState(client, tier), config.tierIntervalsMs);
       }
       const budget = rpcBudget(result.tiers, intervals, config.rpcMaxRps);
       if (!budget.fits) {

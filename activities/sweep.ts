@@ -8,7 +8,7 @@ import type { WalletId } from '../src/db/types';
 import { BATCH_TIMEOUT_MIN_MS } from '../src/config';
 import { log } from '../src/log';
 import { recordSweep } from '../src/metrics';
-import { readScheduleState } from '../src/schedules';
+import { readScheduleState, tierIntervalMs } from '../src/schedules';
 import type { Tier } from '../src/tiers';
 import type { SweepContext, SweepRange } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
@@ -66,7 +66,7 @@ export function sweepActivities({ sql, client, config }: ActivityDeps) {
     async planSweep({ tier, sweepId, pageSize }: { tier: Tier; sweepId: string; pageSize: number }): Promise<SweepPlan> {
       const schedule = await readScheduleState(client, tier);
       // The schedule is the source of truth for the cadence: an operator may have changed it.
-      const intervalMs = schedule?.intervalMs ?? config.tierIntervalsMs[tier];
+      const intervalMs = tierIntervalMs(tier, schedule, config.tierIntervalsMs);
       const { plannedAt, cutoff } = await sweepClock(sql, intervalMs);
       const pruned = await pruneChecks(sql, tier, intervalMs);
       if (pruned > 0) Context.current().log.debug('pruned old batch checks', { tier, pruned });

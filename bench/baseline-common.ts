@@ -2,6 +2,7 @@
 // plan's hand-written backoff, a client-side pacer (V1 "already has good rate limiting"),
 // and the counters the benchmark reads.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isSolanaError, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR } from '@solana/kit';
 import type { Sql } from '../src/db/client';
 import type { Tier } from '../src/tiers';
@@ -91,8 +92,6 @@ export function countFailure(counters: BaselineCounters, error: unknown): void {
     else counters.rpcFailures.other++;
   } else counters.rpcFailures.other++;
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Loads the wallets into a baseline's users table (v1_users or v2plan_users), 10,000 a statement. */
 export async function loadBaselineWallets(sql: Sql, usersTable: 'v1_users' | 'v2plan_users', wallets: { address: string; tier: Tier }[]): Promise<void> {

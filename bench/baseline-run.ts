@@ -2,6 +2,7 @@
 // (stopped at a bound and extrapolated when it would take too long), then the steady state.
 
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchParams } from './args';
 import { type BaselineCounters, type BaselineOptions, loadBaselineWallets } from './baseline-common';
 import type { BaselineKind, FromChild, ToChild } from './baseline-child';
@@ -14,8 +15,6 @@ import { type RunReport, steadyFigures, sweepFigures } from './results';
 import { V1_SCHEMA } from './v1';
 import { V2_PLAN_SCHEMA } from './v2-plan';
 import { startWorld } from './world';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** V1's requests in flight: enough to keep the rate limit busy at this latency, a fixed 16 without a limit. */
 export function v1Concurrency(params: BenchParams): number {

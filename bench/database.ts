@@ -7,6 +7,7 @@
 // transactions that wrote them.
 
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Sql } from '../src/db/client';
 import { dropDatabase, ensureDatabase } from '../tools/stack/postgres';
 
@@ -126,7 +127,7 @@ export async function waitFlushed(sql: Sql, lsn: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const [row] = await sql<{ ok: boolean }[]>`SELECT pg_current_wal_flush_lsn() >= ${lsn}::pg_lsn AS ok`;
     if (row!.ok) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 
@@ -161,6 +162,6 @@ export async function waitIdle(sql: Sql, timeoutMs = 15_000): Promise<void> {
       SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
         AND application_name <> 'balance-tracker-bench'`;
     if (row!.n === 0n || Date.now() > deadline) return;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }

@@ -9,6 +9,7 @@
 // how long a balance change took to reach Postgres, for the busy wallets and the idle ones,
 // and how many RPC requests it sent per second.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { type BudgetFit, rpcBudget } from '../src/budget';
 import { loadConfig } from '../src/config';
@@ -29,7 +30,6 @@ import { worldOptions } from './world';
 
 /** Share of the budget the tiers' cadence may plan to use: the rest absorbs retries and bursts. */
 export const BUDGET_HEADROOM = 0.8;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export type Grouped<T> = Record<'busy' | 'idle' | 'all', T>;
 

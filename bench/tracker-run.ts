@@ -2,6 +2,7 @@
 // real workers in a process of their own. The schedules are paused while the full sweep (one
 // requested sweep per tier, all wallets due) is measured alone, then run the steady state.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../src/config';
 import type { Sql } from '../src/db/client';
 import { requestTierSweep } from '../src/tier-control';
@@ -15,7 +16,6 @@ import { type RunReport, type SteadySweep, steadyFigures, sweepFigures } from '.
 import { loadWallets, setSchedulesPaused, setUpPaused, startTrackerWorker, stopTrackerWorker, storedWrites, type TrackerContext, trackerEnv, trackerRps, withWorldAndDatabase } from './tracker-common';
 
 const FULL_SWEEP_REASON = 'bench: full sweep';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runTracker(params: BenchParams, ctx: TrackerContext, say: (line: string) => void): Promise<RunReport> {
   const { client } = ctx;

@@ -3,6 +3,7 @@
 // backoff on failure (30 s doubling, capped), a per-wallet in-memory schedule, a client-side
 // pacer at the provider's rate limit and a few requests in flight.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { address, createSolanaRpc } from '@solana/kit';
 import { connect } from '../src/db/client';
 import { NUMERIC } from '../src/db/types';
@@ -14,7 +15,6 @@ import {
   countFailure,
   emptyCounters,
   Pacer,
-  sleep,
   type WalletSchedule,
 } from './baseline-common';
 

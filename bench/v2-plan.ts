@@ -6,6 +6,7 @@
 // plan's 30 s doubling delay. Wallets are checked at their tier's interval (the plan's
 // "smart batching by activity level").
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { address, createSolanaRpc } from '@solana/kit';
 import { connect } from '../src/db/client';
 import { NUMERIC } from '../src/db/types';
@@ -17,7 +18,6 @@ import {
   countFailure,
   emptyCounters,
   Pacer,
-  sleep,
   type WalletSchedule,
 } from './baseline-common';
 

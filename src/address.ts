@@ -1,65 +1,25 @@
-// Solana address validation with a reason for every rejection.
-// Pure and dependency-free on purpose: workflows import it too, and the
-// workflow sandbox must stay deterministic and small.
+// Solana address validation with a reason for every rejection. What an address is, kit
+// decides (@solana/addresses: base58 text of 32 to 44 characters decoding to 32 bytes);
+// this module only says which rule the text broke, for operators fixing an import file.
+// Workflows import it too: the kit packages it uses are pure and deterministic.
 
-const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
-const INDEX = new Map<string, number>([...ALPHABET].map((c, i) => [c, i]));
+import { type Address, assertIsAddress, isAddress } from '@solana/addresses';
+import { getBase58Encoder } from '@solana/codecs-strings';
+import {
+  isSolanaError,
+  SOLANA_ERROR__ADDRESSES__INVALID_BYTE_LENGTH,
+  SOLANA_ERROR__ADDRESSES__STRING_LENGTH_OUT_OF_RANGE,
+  SOLANA_ERROR__CODECS__INVALID_STRING_FOR_BASE,
+} from '@solana/errors';
 
-/** A base58 string that decodes to exactly 32 bytes. */
-export type Address = string & { readonly __brand: 'SolanaAddress' };
+export type { Address };
 
 export type AddressCheck = { ok: true; address: Address } | { ok: false; reason: string };
 
-/** Longest base58 text that can still encode 32 bytes (44 chars). */
-const MAX_LENGTH = 44;
+/** kit's bounds: the shortest and longest base58 text of 32 bytes. */
 const MIN_LENGTH = 32;
-
-/** Decodes base58 into bytes; returns null when a character is outside the alphabet. */
-export function base58Decode(text: string): Uint8Array | null {
-  const bytes: number[] = [];
-  for (const ch of text) {
-    const value = INDEX.get(ch);
-    if (value === undefined) return null;
-    let carry = value;
-    for (let i = 0; i < bytes.length; i++) {
-      carry += bytes[i]! * 58;
-      bytes[i] = carry & 0xff;
-      carry >>= 8;
-    }
-    while (carry > 0) {
-      bytes.push(carry & 0xff);
-      carry >>= 8;
-    }
-  }
-  for (const ch of text) {
-    if (ch !== '1') break;
-    bytes.push(0);
-  }
-  return Uint8Array.from(bytes.reverse());
-}
-
-export function base58Encode(bytes: Uint8Array): string {
-  const digits: number[] = [];
-  for (const byte of bytes) {
-    let carry = byte;
-    for (let i = 0; i < digits.length; i++) {
-      carry += digits[i]! << 8;
-      digits[i] = carry % 58;
-      carry = Math.floor(carry / 58);
-    }
-    while (carry > 0) {
-      digits.push(carry % 58);
-      carry = Math.floor(carry / 58);
-    }
-  }
-  let out = '';
-  for (const byte of bytes) {
-    if (byte !== 0) break;
-    out += '1';
-  }
-  for (let i = digits.length - 1; i >= 0; i--) out += ALPHABET[digits[i]!];
-  return out;
-}
+const MAX_LENGTH = 44;
+const LENGTHS = `${MIN_LENGTH} to ${MAX_LENGTH}`;
 
 function describeChar(ch: string): string {
   const code = ch.codePointAt(0)!;
@@ -67,34 +27,47 @@ function describeChar(ch: string): string {
   return code >= 0x21 && code <= 0x7e ? `'${ch}' (${hex})` : hex;
 }
 
-/** Validates untrusted text as a Solana address. Never trims: whitespace is an error. */
-export function checkAddress(text: string): AddressCheck {
-  if (text.length === 0) return { ok: false, reason: 'empty address' };
-  // Far too long: say so without scanning it (import lines can be megabytes).
-  if (text.length > 2 * MAX_LENGTH) {
-    return { ok: false, reason: `too long: ${text.length} characters, an address has 32 to 44` };
+/** The first character outside base58, with its position (1-based, in code points); null when there is none. */
+function firstNonBase58(text: string): { ch: string; position: number } | null {
+  try {
+    getBase58Encoder().encode(text);
+    return null;
+  } catch (error) {
+    if (!isSolanaError(error, SOLANA_ERROR__CODECS__INVALID_STRING_FOR_BASE)) throw error;
+    // kit names the alphabet it refused the text against; this finds the character.
+    const { alphabet } = error.context;
+    const chars = [...text];
+    const index = chars.findIndex((ch) => !alphabet.includes(ch));
+    return { ch: chars[index]!, position: index + 1 };
   }
-  let position = 0;
-  for (const ch of text) {
-    position++;
-    if (!INDEX.has(ch)) {
-      // Stray whitespace is the most common slip; it is named, and never trimmed away.
-      if (/\s/u.test(ch)) {
-        return { ok: false, reason: `contains whitespace (${describeChar(ch)} at position ${position}); addresses are never trimmed` };
-      }
-      return { ok: false, reason: `invalid character ${describeChar(ch)} at position ${position}: not base58` };
-    }
-  }
-  if (text.length < MIN_LENGTH || text.length > MAX_LENGTH) {
-    return { ok: false, reason: `too ${text.length < MIN_LENGTH ? 'short' : 'long'}: ${text.length} characters, an address has 32 to 44` };
-  }
-  const bytes = base58Decode(text)!;
-  if (bytes.length !== 32) {
-    return { ok: false, reason: `decodes to ${bytes.length} bytes, an address is 32 bytes` };
-  }
-  return { ok: true, address: text as Address };
 }
 
-export function isAddress(text: string): text is Address {
-  return checkAddress(text).ok;
+/** Why kit refuses `text`, in the order an operator fixes it: characters, then length, then bytes. */
+function rejection(text: string): string {
+  if (text.length === 0) return 'empty address';
+  // Far too long: say so without scanning it (import lines can be megabytes).
+  if (text.length > 2 * MAX_LENGTH) return `too long: ${text.length} characters, an address has ${LENGTHS}`;
+  const bad = firstNonBase58(text);
+  if (bad) {
+    const where = `${describeChar(bad.ch)} at position ${bad.position}`;
+    // Stray whitespace is the most common slip; it is named, and never trimmed away.
+    return /\s/u.test(bad.ch) ? `contains whitespace (${where}); addresses are never trimmed` : `invalid character ${where}: not base58`;
+  }
+  try {
+    assertIsAddress(text);
+  } catch (error) {
+    if (isSolanaError(error, SOLANA_ERROR__ADDRESSES__STRING_LENGTH_OUT_OF_RANGE)) {
+      return `too ${text.length < MIN_LENGTH ? 'short' : 'long'}: ${text.length} characters, an address has ${LENGTHS}`;
+    }
+    if (isSolanaError(error, SOLANA_ERROR__ADDRESSES__INVALID_BYTE_LENGTH)) {
+      return `decodes to ${error.context.actualLength} bytes, an address is 32 bytes`;
+    }
+    throw error;
+  }
+  throw new Error('isAddress and assertIsAddress disagree'); // a kit bug, not bad input
+}
+
+/** Validates untrusted text as a Solana address. Never trims: whitespace is an error. */
+export function checkAddress(text: string): AddressCheck {
+  return isAddress(text) ? { ok: true, address: text } : { ok: false, reason: rejection(text) };
 }

@@ -3,6 +3,7 @@
 // slots would be unrelated to the stored ones: every read would be refused as lagging (a
 // silent stall) or, worse, accepted against balances of another chain.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from './db/client';
 import { recordCluster } from './db/cluster';
 import { log } from './log';
@@ -40,7 +41,7 @@ export async function checkCluster(sql: Sql, { rpcUrl, timeoutMs, attempts = 8 }
       const reason = redactText(error instanceof Error ? error.message : String(error), [rpcUrl]);
       if (attempt >= attempts) throw new Error(`cannot read the cluster's genesis hash from SOLANA_RPC_URL after ${attempts} tries: ${reason}`);
       log.warn('cannot read the cluster genesis hash yet; retrying', { attempt, reason });
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      await sleep(pauseMs);
     }
   }
   const recorded = await recordCluster(sql, served);

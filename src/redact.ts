@@ -66,6 +66,21 @@ export function urlSecrets(raw: string): string[] {
   }
 }
 
+/**
+ * Every secret a configuration carries, to register for the logs and to redact from messages:
+ * the RPC URL with its key-like parts (urlSecrets), and the database password.
+ */
+export function configSecrets(config: { rpcUrl: string | null; databaseUrl: string }): string[] {
+  const secrets = config.rpcUrl === null ? [] : urlSecrets(config.rpcUrl);
+  try {
+    const password = decodeURIComponent(new URL(config.databaseUrl).password);
+    if (password) secrets.push(password);
+  } catch {
+    // not a URL (the config check says so): nothing more to hide
+  }
+  return secrets;
+}
+
 /** `user:password` of a URL, base64 as in an `Authorization: Basic` header; null without userinfo. */
 export function basicCredentials(url: URL): string | null {
   if (!url.username && !url.password) return null;

@@ -15,6 +15,11 @@ export interface ScheduleState {
 
 export const RETIER_SCHEDULE_ID = 'balance-retier';
 
+/** The interval a tier sweeps at: its schedule's (the source of truth: an operator may have changed it), else the configured one. */
+export function tierIntervalMs(tier: Tier, schedule: { intervalMs: number } | null | undefined, configured: Record<Tier, number>): number {
+  return schedule?.intervalMs ?? configured[tier];
+}
+
 /** Creates a schedule unless one with its id exists: operators own it after creation. */
 async function createIfMissing(client: Client, options: ScheduleOptions): Promise<boolean> {
   try {

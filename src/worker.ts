@@ -11,8 +11,9 @@ import { connect, type Sql } from './db/client';
 import { migrate } from './db/migrate';
 import { redactActivityFailures } from './failure-redaction';
 import { log, registerSecrets } from './log';
-import { freeLocalPort, type MetricsServer, startMetricsServer } from './metrics';
-import { urlSecrets } from './redact';
+import { freePort } from './free-port';
+import { type MetricsServer, startMetricsServer } from './metrics';
+import { configSecrets } from './redact';
 import { createBalanceReader } from './rpc/balances';
 import { ensureSchedules } from './schedules';
 import { startTierWorkflows } from './tier-control';
@@ -105,7 +106,7 @@ export interface WorkerOptions {
 export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> {
   const { config, sql, client, connection } = options;
   // Failures are redacted with the logs' secrets (see failure-redaction.ts): they must be known here.
-  if (config.rpcUrl !== null) registerSecrets(...urlSecrets(config.rpcUrl));
+  registerSecrets(...configSecrets(config));
   const readBalances =
     options.readBalances ??
     createBalanceReader({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs, maxRetryAfterMs: config.rpcMaxRetryAfterMs });
@@ -160,10 +161,11 @@ function requireRpcUrl(config: Config): string {
  */
 export async function runWorker(config: Config): Promise<void> {
   // Also done by the CLI; here too so that every caller's logs hide them.
-  registerSecrets(...urlSecrets(requireRpcUrl(config)), decodeURIComponent(new URL(config.databaseUrl).password));
+  const rpcUrl = requireRpcUrl(config);
+  registerSecrets(...configSecrets(config));
   const { sdkMetricsUrl } = installRuntime(
     config.logLevel,
-    config.metricsPort === null ? {} : { sdkMetricsBindAddress: `127.0.0.1:${await freeLocalPort()}` },
+    config.metricsPort === null ? {} : { sdkMetricsBindAddress: `127.0.0.1:${await freePort()}` },
   );
   const sql = connect(config.databaseUrl);
   let metrics: MetricsServer | null = null;
@@ -171,7 +173,7 @@ export async function runWorker(config: Config): Promise<void> {
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   try {
     await migrate(sql);
-    const genesisHash = await checkCluster(sql, { rpcUrl: requireRpcUrl(config), timeoutMs: config.rpcTimeoutMs });
+    const genesisHash = await checkCluster(sql, { rpcUrl, timeoutMs: config.rpcTimeoutMs });
     if (config.metricsPort !== null) {
       metrics = await startMetricsServer({ port: config.metricsPort, sql, tierIntervalsMs: config.tierIntervalsMs, sdkMetricsUrl, rpcMaxRps: config.rpcMaxRps });
       log.info('metrics served on /metrics', { port: metrics.port, url: metrics.url });

@@ -12,6 +12,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
 import { addWallets } from '../src/db/wallets';
+import { freePort } from '../src/free-port';
 import { ensureSchedules } from '../src/schedules';
 import { requestTierSweep, startTierWorkflows } from '../src/tier-control';
 import { TIERS, tierScheduleId, tierWorkflowId } from '../src/tiers';
@@ -44,15 +45,6 @@ async function cliAll(argsList: string[][], concurrency = 4): Promise<CliResult[
     }),
   );
   return results;
-}
-
-/** A local port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 describe('CLI building blocks', () => {
@@ -624,7 +616,7 @@ describe('balance-tracker CLI', () => {
     });
 
     it('an unreachable Postgres is one line with the password redacted, exit 1', async () => {
-      const port = await closedPort();
+      const port = await freePort();
       const result = await cli(['wallets', 'list'], { env: { DATABASE_URL: `postgres://ops:hunter2-secret@127.0.0.1:${port}/tracker` } });
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
@@ -646,7 +638,7 @@ describe('balance-tracker CLI', () => {
     });
 
     it('an unreachable Temporal is one line, exit 1; --verbose adds the stack trace', async () => {
-      const port = await closedPort();
+      const port = await freePort();
       const env = { TEMPORAL_ADDRESS: `127.0.0.1:${port}` };
       const result = await cli(['status'], { env });
       expect(result.code).toBe(1);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
 import { CHECKS_KEPT_MIN_MS, dueRanges, pruneChecks, readBatch, sweepClock, writeBatch } from '../src/db/checks';
@@ -314,7 +315,7 @@ describe('coverage and slot guards', () => {
     const waiting = async () =>
       Number((await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = ${db.name} AND wait_event_type = 'Lock'`)[0]!.n);
     const until = async (n: number) => {
-      for (let i = 0; i < 200 && (await waiting()) < n; i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 200 && (await waiting()) < n; i++) await sleep(25);
       expect(await waiting()).toBeGreaterThanOrEqual(n);
     };
     // Another writer (a promotion, say) holds the row; both batches queue behind it, and each

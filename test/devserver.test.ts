@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../tools/stack/devserver';
@@ -133,7 +134,7 @@ describe('dev server', () => {
     expect(processExists(server.pid)).toBe(true);
     owner.kill('SIGKILL');
     const deadline = Date.now() + 10_000;
-    while (processExists(server.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (processExists(server.pid) && Date.now() < deadline) await sleep(100);
     expect(processExists(server.pid)).toBe(false);
     expect(await portOpen(server.address)).toBe(false);
   });

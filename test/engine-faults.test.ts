@@ -1,5 +1,6 @@
 // The engine under a misbehaving provider, bad stored addresses, live progress, and continue-as-new.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tsToDate } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
@@ -28,7 +29,7 @@ async function expectEqualsChain(e: Engine, tier: string) {
 async function untilBatchRows(e: Engine, count: number, tier?: string) {
   const of = tier ? e.sql`WHERE tier = ${tier}` : e.sql``;
   while (Number((await e.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM batch_checks ${of}`)[0]!.n) < count) {
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 
@@ -143,7 +144,7 @@ describe('a tier whose sweep takes more than half its interval', () => {
         SELECT split_part(batch_key, '/', 1) AS sweep, sum(wallets)::int AS wallets
         FROM batch_checks GROUP BY 1 ORDER BY min(planned_at)`;
     const deadline = Date.now() + 90_000;
-    while ((await sweeps()).length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    while ((await sweeps()).length < 6 && Date.now() < deadline) await sleep(500);
     // The last may still be running.
     const done = (await sweeps()).slice(0, 5);
     expect(done.map((s) => s.wallets)).toEqual([3_000, 3_000, 3_000, 3_000, 3_000]);
@@ -168,7 +169,7 @@ describe('a malformed stored address', () => {
     await expectEqualsChain(e, 'high');
 
     // Set aside means not retried: the next sweep does not see it.
-    await new Promise((r) => setTimeout(r, 1_200));
+    await sleep(1_200);
     await requestTierSweep(e.client, e.config, 'high', 'test');
     expect((await e.waitForSweeps('high', 2)).lastSweep).toMatchObject({ due: 99, walletsSetAside: 0 });
   });
@@ -200,7 +201,7 @@ describe('progress', () => {
         }
       }
       if (progress?.lastSweep) break;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     const distinct = [...new Set(seen)];
     expect(distinct.length).toBeGreaterThanOrEqual(3);
@@ -248,7 +249,7 @@ describe('continue-as-new', () => {
     // Sent once the first sweep runs (two requests before it starts would fold into one): it
     // must survive the continue-as-new that follows that sweep.
     for (let i = 0; i < 400 && (await e.progress('medium').catch(() => null))?.state !== 'sweeping'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     await handle.signal(requestSweepSignal, { reason: 'second' });
     const progress = await e.waitForSweeps('medium', 2);

@@ -1,5 +1,6 @@
 // The tracking engine end to end: real dev server, real Postgres, the simulator, real workers.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
 import { addWallets } from '../src/db/wallets';
@@ -73,7 +74,7 @@ describe('a sweep', () => {
     // Reads are at 'confirmed', one slot behind the newest.
     engine.sim.world.advance(2, { changes: false });
     // Wait past half the 1s interval so every wallet is due again.
-    await new Promise((r) => setTimeout(r, 700));
+    await sleep(700);
     engine.sim.resetStats();
     await requestTierSweep(engine.client, engine.config, 'high', 'test');
     const progress = await engine.waitForSweeps('high', 2);
@@ -97,7 +98,7 @@ describe('a sweep', () => {
     let report;
     for (let i = 0; i < 100 && !report; i++) {
       report = (await engine.progress('high')).promotions[0];
-      if (!report) await new Promise((r) => setTimeout(r, 100));
+      if (!report) await sleep(100);
     }
     expect(report).toMatchObject({ tier: 'low', requested: 6, moved: 2, unchanged: 0, invalidCount: 2, unknownCount: 1, unknown: [untracked[0]], error: null });
     expect(report!.invalid.map((i) => i.reason)).toEqual([
@@ -116,7 +117,7 @@ describe('a sweep', () => {
     for (let i = 0; i < 100; i++) {
       const promotions = (await engine.progress('high')).promotions;
       if (promotions.length === 2) { second = promotions[0]; break; }
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     expect(second).toMatchObject({ moved: 0, unchanged: 2 });
   });

@@ -1,6 +1,7 @@
 // Structured logs: JSON lines with their fields, secrets redacted, and the lines of a real
 // sweep (ours and the Temporal SDK's) carrying workflow and activity ids but never the RPC key.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
 import { addWallets } from '../src/db/wallets';
@@ -95,7 +96,7 @@ describe('a real sweep\'s logs', () => {
     await requestTierSweep(engine.client, engine.config, 'high', 'logging test');
     await engine.waitForSweeps('high', 1, 90_000);
     // Runtime log lines are forwarded in batches every 100 ms.
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
 
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     // Our own activity line, through Context.current().log.

@@ -4,12 +4,14 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
 import type { Sql } from '../src/db/client';
 import { type StalenessStart, stalestWallets } from '../src/db/metrics';
 import { addWallets } from '../src/db/wallets';
-import { freeLocalPort, type MetricsServer, startMetricsServer } from '../src/metrics';
+import { freePort } from '../src/free-port';
+import { type MetricsServer, startMetricsServer } from '../src/metrics';
 import { requestTierSweep } from '../src/tier-control';
 import { TIERS, type Tier } from '../src/tiers';
 import { installRuntime } from '../src/worker';
@@ -71,7 +73,7 @@ describe('metrics', () => {
 
   beforeAll(async () => {
     // The runtime (once per process) must exist with its exporter before the engine connects.
-    ({ sdkMetricsUrl } = installRuntime('warn', { sdkMetricsBindAddress: `127.0.0.1:${await freeLocalPort()}` }));
+    ({ sdkMetricsUrl } = installRuntime('warn', { sdkMetricsBindAddress: `127.0.0.1:${await freePort()}` }));
     engine = await startEngine({
       simulator: { wallets: HIGH, seed: 11 },
       env: { TIER_HIGH_INTERVAL: '1s', BATCHES_PER_CHILD: '2', SWEEP_CONCURRENCY: '3' },
@@ -119,7 +121,7 @@ describe('metrics', () => {
   it('counts 429 answers as rate_limited, and the retried requests as ok', async () => {
     const before = (await scrape(metrics.url)).samples;
     // Every wallet is due again after half the 1 s interval; then at most 1 request per second passes.
-    await new Promise((r) => setTimeout(r, 700));
+    await sleep(700);
     engine.sim.resetStats();
     engine.sim.setKnobs({ rateLimitRps: 1, retryAfterSeconds: 1 });
     try {
@@ -160,7 +162,7 @@ describe('metrics', () => {
       let value = -1;
       for (let i = 0; i < 40 && value !== expected; i++) {
         value = sample((await scrape(metrics.url)).samples, 'balance_tracker_tier_stale', { tier });
-        if (value !== expected) await new Promise((r) => setTimeout(r, 250));
+        if (value !== expected) await sleep(250);
       }
       return value;
     };
@@ -226,7 +228,7 @@ function dashboardMetrics(): string[] {
 
 describe('the worker process with METRICS_PORT', () => {
   it('serves our metrics and the SDK\'s on that port until it is stopped', async () => {
-    const port = await freeLocalPort();
+    const port = await freePort();
     const engine = await startEngine({ simulator: { wallets: 10, seed: 5 }, rpcPathSuffix: `/v2/${API_KEY}` });
     await engine.stopWorkers();
     const script = "require('./src/worker').runWorker(require('./src/config').loadConfig()).catch((e) => { console.error(e); process.exit(1); })";
@@ -250,7 +252,7 @@ describe('the worker process with METRICS_PORT', () => {
       for (let i = 0; i < 300; i++) {
         if (await ok()) return;
         if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
       const names = [...new Set((await scrapeText()).split('\n').filter((l) => l.startsWith('temporal_workflow')).map((l) => l.split('{')[0]))];
       throw new Error(`no ${what} in the worker's metrics: ${names.join(', ')}`);
@@ -261,7 +263,7 @@ describe('the worker process with METRICS_PORT', () => {
       for (let i = 0; i < 600 && !/^temporal_worker_task_slots_available/m.test(text); i++) {
         if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${stderr}`);
         text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
-        if (!/^temporal_worker_task_slots_available/m.test(text)) await new Promise((r) => setTimeout(r, 200));
+        if (!/^temporal_worker_task_slots_available/m.test(text)) await sleep(200);
       }
       expect(text).toMatch(/^# TYPE balance_tracker_wallets_checked_total counter$/m);
       expect(text).toMatch(/^balance_tracker_stalest_wallet_age_seconds\{tier="high"\} /m);

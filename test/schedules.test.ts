@@ -1,6 +1,7 @@
 // Operators drive the cadence with the Temporal CLI and tctl; the tier workflow obeys.
 
 import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
@@ -22,7 +23,7 @@ describe('tier schedules', () => {
   const sweeps = async () => (await engine.progress('high')).totals.sweeps;
   const settle = async () => {
     // Lets an in-flight tick finish before counting.
-    await new Promise((r) => setTimeout(r, 1_500));
+    await sleep(1_500);
     return sweeps();
   };
 
@@ -143,7 +144,7 @@ describe('tier schedules', () => {
   it('pause through tctl stops sweeps and shows as paused; unpause through the Temporal CLI resumes them', async () => {
     await tctl('schedule', 'toggle', '--sid', SCHEDULE, '--pause', '--reason', 'test');
     const paused = await settle();
-    await new Promise((r) => setTimeout(r, 5_000));
+    await sleep(5_000);
     expect(await sweeps()).toBe(paused);
     // A manual trigger still runs while paused, and the sweep sees the pause.
     await temporal('schedule', 'trigger', '--schedule-id', SCHEDULE);
@@ -157,7 +158,7 @@ describe('tier schedules', () => {
   it('pause through the Temporal CLI and unpause through tctl work the same way', async () => {
     await temporal('schedule', 'toggle', '--pause', '--schedule-id', SCHEDULE, '--reason', 'test');
     const paused = await settle();
-    await new Promise((r) => setTimeout(r, 5_000));
+    await sleep(5_000);
     expect(await sweeps()).toBe(paused);
     await tctl('schedule', 'toggle', '--sid', SCHEDULE, '--unpause', '--reason', 'test');
     await engine.waitForSweeps('high', paused + 2, 30_000);
@@ -175,7 +176,7 @@ describe('tier schedules', () => {
     // 30 ticks at the 2s interval, asked for at once.
     await temporal('schedule', 'backfill', '--schedule-id', SCHEDULE, '--start-time', start.toISOString(), '--end-time', end.toISOString(), '--overlap-policy', 'AllowAll');
     await engine.waitForSweeps('high', before + 1, 30_000);
-    await new Promise((r) => setTimeout(r, 5_000));
+    await sleep(5_000);
     const after = await engine.progress('high');
     // Far fewer sweeps than ticks: requests that arrive while one waits fold into it.
     expect(after.totals.sweeps - before).toBeGreaterThanOrEqual(1);

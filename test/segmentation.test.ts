@@ -1,6 +1,7 @@
 // Activity-based segmentation: busy wallets rise to high, idle ones sink to low, quiet and
 // waking wallets follow, and a manual promotion pins a wallet until its pin expires.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
 import { addWallets } from '../src/db/wallets';
@@ -11,8 +12,6 @@ import type { retierWorkflow } from '../workflows/retier';
 import { type Engine, startEngine } from './helpers/engine';
 
 const WALLETS = 200;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('segmentation', () => {
   let engine: Engine;
   let addresses: string[];

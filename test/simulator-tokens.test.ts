@@ -5,9 +5,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { AccountState, findAssociatedTokenPda, getMintDecoder, getTokenDecoder } from '@solana-program/token';
-import { address, createSolanaRpc, getBase58Encoder, isSome, type Address } from '@solana/kit';
+import { address, createSolanaRpc, getAddressDecoder, getBase58Encoder, isSome, type Address } from '@solana/kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { base58Encode } from '../src/address';
 import { simulatorControl } from '../tools/simulator/client';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../tools/simulator/server';
 import { World, type MintSpec } from '../tools/simulator/world';
@@ -15,11 +14,13 @@ import { World, type MintSpec } from '../tools/simulator/world';
 const TOKEN = address('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA');
 const TOKEN_2022 = address('TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb');
 const U64_MAX = 18446744073709551615n;
+/** The address of 32 key bytes. */
+const addressOf = (key: Uint8Array): Address => getAddressDecoder().decode(key);
 /** getMinimumBalanceForRentExemption on mainnet for 82, 165 and 170 bytes. */
 const RENT = { mint: 1_461_600n, token: 2_039_280n, token2022Ata: 2_074_080n };
 
-const USDC_LIKE: MintSpec = { address: base58Encode(new Uint8Array(32).fill(0xa1)), program: 'token', decimals: 6 };
-const T22: MintSpec = { address: base58Encode(new Uint8Array(32).fill(0xa2)), program: 'token-2022', decimals: 9 };
+const USDC_LIKE: MintSpec = { address: addressOf(new Uint8Array(32).fill(0xa1)), program: 'token', decimals: 6 };
+const T22: MintSpec = { address: addressOf(new Uint8Array(32).fill(0xa2)), program: 'token-2022', decimals: 9 };
 const PROGRAM_OF = { token: TOKEN, 'token-2022': TOKEN_2022 } as const;
 
 let sim: SimulatorHandle | undefined;
@@ -124,7 +125,7 @@ describe('token accounts', () => {
 
   it('serve amounts above 2^53 and up to u64 max exactly; the generated world holds such amounts too', async () => {
     const s = await start({ wallets: 5 });
-    const holder = base58Encode(new Uint8Array(32).fill(0x42));
+    const holder = addressOf(new Uint8Array(32).fill(0x42));
     const control = simulatorControl(s.url);
     await control.setTokenAmount(holder, USDC_LIKE.address, U64_MAX);
     const applies = await control.setTokenAmount(holder, T22.address, 2n ** 53n + 1n);
@@ -229,7 +230,7 @@ describe('dataSlice and encodings', () => {
 
   it('encode token data as base58 within 128 bytes only, as base64+zstd a zstd decoder reads back, and refuse a sliced jsonParsed', async () => {
     const s = await start();
-    const wallet = base58Encode(new Uint8Array(32).fill(0x43));
+    const wallet = addressOf(new Uint8Array(32).fill(0x43));
     await s.world.setTokenAmount(wallet, USDC_LIKE.address, 123_456_789n);
     s.world.advance(1, { changes: false });
     const key = await ata(wallet, USDC_LIKE);
@@ -280,11 +281,11 @@ describe('the control endpoints for tokens', () => {
     const s = await start({ wallets: 2 });
     const control = simulatorControl(s.url);
     const wallet = s.world.addresses(0, 1)[0]!;
-    await expect(control.setTokenAmount(wallet, base58Encode(new Uint8Array(32).fill(9)), 1n)).rejects.toThrow(/is not in this world/);
+    await expect(control.setTokenAmount(wallet, addressOf(new Uint8Array(32).fill(9)), 1n)).rejects.toThrow(/is not in this world/);
     await expect(control.setTokenAmount(wallet, USDC_LIKE.address, U64_MAX + 1n)).rejects.toThrow(/amount must be a decimal string/);
     await expect(control.tokenTruth(wallet, 'not-base58-0OIl')).rejects.toThrow(/invalid address/);
-    await expect(control.tokenTruth(wallet, base58Encode(new Uint8Array(32).fill(9)))).rejects.toThrow(/is not in this world/);
-    expect(await control.tokenTruth(base58Encode(new Uint8Array(32).fill(8)), USDC_LIKE.address)).toBeNull();
+    await expect(control.tokenTruth(wallet, addressOf(new Uint8Array(32).fill(9)))).rejects.toThrow(/is not in this world/);
+    expect(await control.tokenTruth(addressOf(new Uint8Array(32).fill(8)), USDC_LIKE.address)).toBeNull();
   });
 });
 

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import {
   address,
   createSolanaRpc,
+  getAddressDecoder,
   isSolanaError,
   SOLANA_ERROR__JSON_RPC__INVALID_PARAMS,
   SOLANA_ERROR__JSON_RPC__SERVER_ERROR_MIN_CONTEXT_SLOT_NOT_REACHED,
@@ -14,12 +15,15 @@ import {
   type Address,
 } from '@solana/kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { base58Encode } from '../src/address';
+import { U64_MAX } from '../src/u64';
 import { simulatorControl } from '../tools/simulator/client';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../tools/simulator/server';
 import { Provider } from '../tools/simulator/provider';
 import { peakInWindow } from '../tools/simulator/stats';
-import { U64_MAX, World } from '../tools/simulator/world';
+import { World } from '../tools/simulator/world';
+
+/** The address of 32 key bytes. */
+const addressOf = (key: Uint8Array): Address => getAddressDecoder().decode(key);
 
 const SYSTEM_PROGRAM = '11111111111111111111111111111111';
 
@@ -67,7 +71,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /** A valid address no world wallet has (an all-0xff key). */
-const STRANGER = address(base58Encode(new Uint8Array(32).fill(0xff)));
+const STRANGER = address(addressOf(new Uint8Array(32).fill(0xff)));
 
 describe('account shapes', () => {
   it('getMultipleAccounts answers a context wrapper and system accounts with their true lamports', async () => {
@@ -101,7 +105,7 @@ describe('account shapes', () => {
 
   it('answers null for accounts that do not exist and 0 lamports from getBalance', async () => {
     const s = await start();
-    const ghost = address(base58Encode(new Uint8Array(32).fill(7)));
+    const ghost = address(addressOf(new Uint8Array(32).fill(7)));
     s.world.addWallet(ghost, null);
     const rpc = createSolanaRpc(s.url);
     const present = address(s.world.addresses(0, 50).find((a) => s.world.balanceAt(a, s.world.slot()) !== null)!);
@@ -115,8 +119,8 @@ describe('account shapes', () => {
 
   it('serves lamports above 2^53 exactly, up to u64 max', async () => {
     const s = await start();
-    const whale = address(base58Encode(new Uint8Array(32).fill(1)));
-    const odd = address(base58Encode(new Uint8Array(32).fill(2)));
+    const whale = address(addressOf(new Uint8Array(32).fill(1)));
+    const odd = address(addressOf(new Uint8Array(32).fill(2)));
     s.world.addWallet(whale, U64_MAX);
     s.world.addWallet(odd, 2n ** 53n + 1n);
     const rpc = createSolanaRpc(s.url);
@@ -131,7 +135,7 @@ describe('account shapes', () => {
 
   it('encodes data as base64, base58, legacy binary, base64+zstd, and jsonParsed falling back to base64', async () => {
     const s = await start();
-    const wallet = base58Encode(new Uint8Array(32).fill(3));
+    const wallet = addressOf(new Uint8Array(32).fill(3));
     s.world.addWallet(wallet, 5_000_000n);
     const rpc = createSolanaRpc(s.url);
     const base58 = await rpc.getAccountInfo(address(wallet), { encoding: 'base58' }).send();
@@ -169,7 +173,7 @@ describe('account shapes', () => {
 describe('commitment and minContextSlot', () => {
   it('reads processed, confirmed and finalized at fixed lags behind the newest slot', async () => {
     const s = await start();
-    const wallet = base58Encode(new Uint8Array(32).fill(4));
+    const wallet = addressOf(new Uint8Array(32).fill(4));
     s.world.addWallet(wallet, 1_000_000n);
     s.world.setBalance(wallet, 2_000_000n);
     const head = s.world.advance(1, { changes: false });
@@ -285,7 +289,7 @@ describe('batches and the simple methods', () => {
 
   it('answers getBalance, getSlot, getHealth and getVersion through kit', async () => {
     const s = await start();
-    const wallet = base58Encode(new Uint8Array(32).fill(5));
+    const wallet = addressOf(new Uint8Array(32).fill(5));
     s.world.addWallet(wallet, 123_456_789n);
     const rpc = createSolanaRpc(s.url);
     const balance = await rpc.getBalance(address(wallet), { commitment: 'confirmed' }).send();
@@ -619,9 +623,9 @@ describe('the world', () => {
   it('manages wallets through the control endpoints, all or nothing', async () => {
     const s = await start({ wallets: 5 });
     const control = simulatorControl(s.url);
-    const fresh = base58Encode(new Uint8Array(32).fill(9));
+    const fresh = addressOf(new Uint8Array(32).fill(9));
     expect(await control.addWallets([{ address: fresh, lamports: 2n ** 60n }])).toBe(6);
-    await expect(control.addWallets([{ address: base58Encode(new Uint8Array(32).fill(10)), lamports: 1n }, { address: fresh, lamports: 1n }])).rejects.toThrow(
+    await expect(control.addWallets([{ address: addressOf(new Uint8Array(32).fill(10)), lamports: 1n }, { address: fresh, lamports: 1n }])).rejects.toThrow(
       /already exists/,
     );
     expect((await control.wallets(0, 100)).total).toBe(6);

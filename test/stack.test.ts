@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/db/client';
@@ -60,7 +61,7 @@ function startStack(databaseUrl: string, dataDir: string, extraEnv: Record<strin
       const line = lines.find((l) => l.msg === msg);
       if (line) return line;
       if (child.exitCode !== null) throw new Error(`npm start exited early:\n${stderr}`);
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     throw new Error(`no '${msg}' log line:\n${stderr}`);
   };
@@ -71,7 +72,7 @@ async function until<T>(what: string, probe: () => Promise<T | null>, tries = 48
   for (let i = 0; i < tries; i++) {
     const value = await probe();
     if (value !== null) return value;
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   throw new Error(`timed out waiting for ${what}`);
 }
@@ -114,7 +115,7 @@ describe('npm start', () => {
       for (let i = 0; i < 100 && tiers.length < 3; i++) {
         tiers = [];
         for await (const w of client.workflow.list({ query: `BalanceWorkflowKind = 'tier' AND ExecutionStatus = 'Running'` })) tiers.push(w.workflowId);
-        if (tiers.length < 3) await new Promise((r) => setTimeout(r, 200));
+        if (tiers.length < 3) await sleep(200);
       }
       expect(tiers.sort()).toEqual(['balance-tier-high', 'balance-tier-low', 'balance-tier-medium']);
       // Readable in the Web UI's list: a static summary, not only an id.

@@ -3,6 +3,7 @@
 // tier STALE once its wallets are older than twice its interval, and reads the schedule's
 // paused state and next sweep live. When the node catches up, the same tier shows healthy.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
 import { addWallets } from '../src/db/wallets';
@@ -39,7 +40,7 @@ describe('status of a stalled tier and of a healthy one', () => {
     for (let i = 0; i < 120; i++) {
       last = await high();
       if (ok(last)) return last;
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     throw new Error(`status never showed ${what}: ${JSON.stringify(last)}`);
   };

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { type Config, ConfigError, loadConfig } from '../config';
 import { connect, type Sql } from '../db/client';
 import { migrate } from '../db/migrate';
-import { redactUrl } from '../redact';
+import { configSecrets, redactUrl } from '../redact';
 import { CliError, EXIT, errorCode, oneLine } from './errors';
 import { type Output, stdio } from './output';
 
@@ -42,18 +42,9 @@ export class Context {
 
   /** Secrets to keep out of any message. */
   secrets(): string[] {
-    const config = this.cachedConfig;
-    if (!config) return [];
     // Whole URLs are redacted wherever they appear (redactText); their secret parts are
     // listed too, in case one shows up on its own.
-    const secrets = [config.rpcUrl ?? ''];
-    try {
-      const password = decodeURIComponent(new URL(config.databaseUrl).password);
-      if (password) secrets.push(password);
-    } catch {
-      // not a URL: nothing more to hide
-    }
-    return secrets.filter((s) => s.length > 0);
+    return this.cachedConfig ? configSecrets(this.cachedConfig) : [];
   }
 
   /**

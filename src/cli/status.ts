@@ -8,7 +8,7 @@ import { recordedCluster } from '../db/cluster';
 import { stalestWallets } from '../db/metrics';
 import { tierCounts, type TierCounts } from '../db/reads';
 import { lastRetier, type RetierRun } from '../db/segmentation';
-import { describeTierSchedule, type ScheduleView } from '../schedules';
+import { describeTierSchedule, type ScheduleView, tierIntervalMs } from '../schedules';
 import { TIERS, type Tier, tierScheduleId, tierWorkflowId } from '../tiers';
 import type { SweepProgress, TierProgress } from '../../workflows/definitions';
 import type { CommandSpec } from './args';
@@ -87,7 +87,8 @@ export async function collectStatus(ctx: Context): Promise<Status> {
   const counts = await tierCounts(sql, TIERS);
   const tiers = await collectTiers(ctx, counts);
   const config = ctx.config();
-  const staleAfterMs = (t: Tier) => 2 * intervalOf(tiers, t, config.tierIntervalsMs[t]);
+  const intervalOf = (t: Tier) => tierIntervalMs(t, tiers.find((s) => s.tier === t)?.schedule, config.tierIntervalsMs);
+  const staleAfterMs = (t: Tier) => 2 * intervalOf(t);
   const ages = await stalestWallets(sql, Object.fromEntries(TIERS.map((t) => [t, { horizonMs: staleAfterMs(t) }])) as Record<Tier, { horizonMs: number }>);
   for (const t of tiers) {
     t.stalestAgeSeconds = ages[t.tier]?.stalestAgeSeconds ?? null;
@@ -96,13 +97,11 @@ export async function collectStatus(ctx: Context): Promise<Status> {
   const checked = (t: Tier) => counts[t].wallets - counts[t].setAside;
   const budget = rpcBudget(
     { high: checked('high'), medium: checked('medium'), low: checked('low') },
-    { high: intervalOf(tiers, 'high', config.tierIntervalsMs.high), medium: intervalOf(tiers, 'medium', config.tierIntervalsMs.medium), low: intervalOf(tiers, 'low', config.tierIntervalsMs.low) },
+    { high: intervalOf('high'), medium: intervalOf('medium'), low: intervalOf('low') },
     config.rpcMaxRps,
   );
   return { cluster: await recordedCluster(sql), tiers, lastRetier: await lastRetier(sql), budget };
 }
-
-const intervalOf = (tiers: TierStatus[], tier: Tier, fallback: number) => tiers.find((t) => t.tier === tier)?.schedule?.intervalMs ?? fallback;
 
 function collectTiers(ctx: Context, counts: Record<Tier, TierCounts>): Promise<TierStatus[]> {
   return Promise.all(

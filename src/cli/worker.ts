@@ -34,7 +34,7 @@ Temporal cannot be reached, the RPC serves another cluster, or the worker fails.
     if (config.rpcUrl === null) {
       throw new CliError('SOLANA_RPC_URL is required to run a worker (an http or https URL of a Solana JSON-RPC endpoint)', EXIT.usage);
     }
-    registerSecrets(config.rpcUrl, ...ctx.secrets());
+    registerSecrets(...ctx.secrets());
     setLogLevel(config.logLevel);
     // Check both servers with short timeouts first, so a wrong address is one clear line.
     await ctx.db();

@@ -11,6 +11,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from './client';
 
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
@@ -45,8 +46,6 @@ export function statementsOf(sql: string): string[] {
     .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
     .filter((s) => s.length > 0);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Applies the migrations not yet recorded; returns the versions applied now. */
 export async function migrate(sql: Sql, migrations = loadMigrations()): Promise<number[]> {

@@ -14,15 +14,15 @@ import {
 } from '@solana/kit';
 import type { Commitment } from '../config';
 import { recordRpcRequest, type RpcOutcome } from '../metrics';
+import { isU64 } from '../u64';
 import { createRpc } from './client';
 
 export const MAX_ACCOUNTS_PER_CALL = 100;
-const U64_MAX = 2n ** 64n - 1n;
 
 /** rate_limited and the transient kinds retry; rejected never can succeed. */
 export type RpcFailureKind = 'rate_limited' | 'unavailable' | 'timeout' | 'lagging' | 'malformed' | 'rejected';
 
-/** The metric outcome of each kind (src/metrics.ts documents the outcomes). */
+/** The metric outcome of each kind (src/metrics/definitions.ts documents the outcomes). */
 export const RPC_OUTCOME: Record<RpcFailureKind, RpcOutcome> = {
   rate_limited: 'rate_limited',
   unavailable: 'server_error',
@@ -139,7 +139,7 @@ function validate(value: unknown, slot: unknown, expected: number, minContextSlo
   const balances = value.map((account: unknown, i): AccountBalance => {
     if (account === null) return { lamports: 0n, onChain: false };
     const lamports = (account as { lamports?: unknown } | undefined)?.lamports;
-    if (typeof lamports !== 'bigint' || lamports < 0n || lamports > U64_MAX) {
+    if (!isU64(lamports)) {
       throw new RpcFailure('malformed', `RPC answer has an invalid lamports value at index ${i}`);
     }
     return { lamports, onChain: true };

@@ -10,6 +10,8 @@
 // already bounds what arrives, so a turn normally comes within about a second; one that would
 // come later than the caller can wait is refused, and the caller gives its attempt back.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
 export interface PacerClock {
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -17,7 +19,7 @@ export interface PacerClock {
 
 const realClock: PacerClock = {
   now: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep,
 };
 
 const MARGIN = 1.01;

@@ -8,6 +8,7 @@
 // Every time: nothing lost or doubled, and the RPC budget held across the workers.
 // A killed worker's in-flight activities come back after their start-to-close timeout (1 minute).
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { peakInWindow } from '../../tools/simulator/stats';
 import { requestTierSweep } from '../../src/tier-control';
@@ -23,7 +24,6 @@ import {
   faultFigures,
   recordedBatches,
   recordFigures,
-  sleep,
   tokenBucketOverdrafts,
   unhealthyWorkflows,
   waitFor,

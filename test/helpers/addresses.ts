@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { base58Encode } from '../../src/address';
+import { getBase58Decoder } from '@solana/kit';
 
-/** Deterministic, valid, distinct Solana addresses for tests. */
+/** Deterministic, valid, distinct Solana addresses for tests (kit's decoder turns bytes into base58 text). */
 export function testAddresses(count: number, label = 'test'): string[] {
-  return Array.from({ length: count }, (_, i) => base58Encode(createHash('sha256').update(`${label}:${i}`).digest()));
+  const base58 = getBase58Decoder();
+  return Array.from({ length: count }, (_, i) => base58.decode(createHash('sha256').update(`${label}:${i}`).digest()));
 }

@@ -2,6 +2,7 @@
 // connected to the run's shared dev server on a task queue of their own.
 
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { inject } from 'vitest';
@@ -98,7 +99,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
         if (Date.now() > deadline) {
           throw new Error(`tier ${tier} did not reach ${count} sweeps: ${JSON.stringify(progress)}`);
         }
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
     },
     async stop() {

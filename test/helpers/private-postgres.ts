@@ -6,10 +6,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../src/free-port';
 
 const run = promisify(execFile);
 const BIN_DIRS = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/14/bin'];
@@ -32,14 +32,6 @@ function binDir(): string {
   const dir = BIN_DIRS.find((d) => existsSync(join(d, 'initdb')));
   if (!dir) throw new Error(`no PostgreSQL server binaries in ${BIN_DIRS.join(', ')}`);
   return dir;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {

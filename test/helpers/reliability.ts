@@ -10,6 +10,7 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { MAX_CALL_DELAY_MS } from '../../activities/check-batch';
 import type { Sql } from '../../src/db/client';
@@ -237,7 +238,7 @@ export function watchSlots(sql: Sql, everyMs = 2_000) {
   const loop = (async () => {
     while (!stopped) {
       await sample();
-      await new Promise((r) => setTimeout(r, everyMs));
+      await sleep(everyMs);
     }
   })();
   return {
@@ -313,7 +314,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       lastError = error;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await sleep(everyMs);
   }
 }
 
@@ -322,8 +323,6 @@ export async function dbNow(sql: Sql): Promise<Date> {
   const [row] = await sql<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
   return row!.now;
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Batches recorded so far for a tier (one row per batch written). */
 export async function recordedBatches(sql: Sql, tier: Tier, since?: Date): Promise<number> {

@@ -4,6 +4,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'balance-tracker.js');
@@ -64,7 +65,7 @@ export function spawnWorker(env: Record<string, string>, args: string[] = ['work
       while (!stderr().includes('"worker running"')) {
         if (done) throw new Error(`worker exited (${JSON.stringify(done)}) before it ran:\n${stderr().slice(-4000)}`);
         if (Date.now() > deadline) throw new Error(`worker not running after ${timeoutMs} ms:\n${stderr().slice(-4000)}`);
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
     },
     kill(signal = 'SIGKILL') {

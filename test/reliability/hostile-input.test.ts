@@ -9,15 +9,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Address, checkAddress } from '../../src/address';
 import { addWallets } from '../../src/db/wallets';
+import { freePort } from '../../src/free-port';
 import { requestTierSweep } from '../../src/tier-control';
 import { tierWorkflowId } from '../../src/tiers';
 import { MAX_PROMOTE_ADDRESSES, type PromotionReport, promoteWalletsSignal, requestSweepSignal } from '../../workflows/definitions';
 import { testAddresses } from '../helpers/addresses';
 import { type Engine, startEngine } from '../helpers/engine';
-import { brokenPromises, checkPromises, dbNow, recordFigures, sleep, waitFor } from '../helpers/reliability';
+import { brokenPromises, checkPromises, dbNow, recordFigures, waitFor } from '../helpers/reliability';
 import { spawnWorker } from '../helpers/worker-process';
 
 const ROOT = join(__dirname, '..', '..');
@@ -310,14 +312,6 @@ describe('a worker started against servers that are not there', () => {
     for (const server of blackHoles) await new Promise<void>((r) => server.close(() => r()));
   });
 
-  async function closedPort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as { port: number };
-    await new Promise<void>((r) => server.close(() => r()));
-    return port;
-  }
-
   /** Accepts connections and never says a word. */
   async function blackHole(): Promise<number> {
     const server = createServer((socket) => held.push(socket));
@@ -337,7 +331,7 @@ describe('a worker started against servers that are not there', () => {
   }
 
   it('one clear line and a non-zero exit for each: Postgres refused or silent, Temporal refused or silent, bad configuration', async () => {
-    const refused = await closedPort();
+    const refused = await freePort();
     const silent = await blackHole();
     const cases: { env: Record<string, string>; code: number; line: RegExp }[] = [
       { env: { DATABASE_URL: `postgres://ops:hunter2-secret@127.0.0.1:${refused}/tracker` }, code: 1, line: /^error: cannot connect to Postgres at postgres:\/\/ops:\*\*\*@127\.0\.0\.1:\d+\/tracker: connection refused/ },

@@ -2,6 +2,7 @@
 // row that marks wallets checked whose balances the RPC never served (issue 11's coverage bug)
 // is a broken promise, even when the row, the balances and the history all look right.
 
+import { isAddress } from '@solana/kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, type Sql } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
@@ -9,7 +10,6 @@ import { writeBatch, type Observation } from '../../src/db/checks';
 import { addWallets } from '../../src/db/wallets';
 import { createBalanceReader } from '../../src/rpc/balances';
 import { startSimulator, type SimulatorHandle } from '../../tools/simulator/server';
-import { isAddress } from '../../src/address';
 import { freshDatabase, type FreshDatabase } from '../helpers/database';
 import { brokenPromises, checkPromises, dbNow } from '../helpers/reliability';
 

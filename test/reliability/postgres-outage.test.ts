@@ -8,6 +8,7 @@
 // database of its own on the shared private server; the frozen test sweeps once first, so its
 // outage hits wallets that already hold balances.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Address } from '../../src/address';
 import { addWallets } from '../../src/db/wallets';
@@ -22,7 +23,6 @@ import {
   faultFigures,
   recordedBatches,
   recordFigures,
-  sleep,
   tokenBucketOverdrafts,
   unhealthyWorkflows,
   waitFor,

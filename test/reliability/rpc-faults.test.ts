@@ -2,6 +2,7 @@
 // fails or hangs, a storm of 429s, and answers that lie. Retries back off, the budget holds,
 // the tier workflows stay healthy, and nothing untrue reaches Postgres.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Address } from '../../src/address';
 import { addWallets } from '../../src/db/wallets';
@@ -16,7 +17,6 @@ import {
   faultFigures,
   recordedBatches,
   recordFigures,
-  sleep,
   tokenBucketOverdrafts,
   unhealthyWorkflows,
   waitFor,

@@ -5,12 +5,12 @@
 // searched for the key, and it is nowhere.
 
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../../src/address';
 import { addWallets } from '../../src/db/wallets';
+import { freePort } from '../../src/free-port';
 import { requestTierSweep } from '../../src/tier-control';
 import { RETIER_SCHEDULE_ID } from '../../src/schedules';
 import { tierScheduleId, tierWorkflowId } from '../../src/tiers';
@@ -22,14 +22,6 @@ import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 const KEY = 'rel-9c4e1f7a2b-SECRET-API-KEY';
 const FORMS = [KEY, encodeURIComponent(KEY), Buffer.from(KEY).toString('base64'), KEY.toLowerCase()];
 const WALLETS = 3_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** The forms of the key found in `text` (none, we hope). */
 const leaks = (text: string) => FORMS.filter((form) => text.includes(form));

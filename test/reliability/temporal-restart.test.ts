@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../../src/address';
 import { addWallets } from '../../src/db/wallets';
@@ -20,7 +21,6 @@ import {
   faultFigures,
   recordedBatches,
   recordFigures,
-  sleep,
   tokenBucketOverdrafts,
   unhealthyWorkflows,
   waitFor,

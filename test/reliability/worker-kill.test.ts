@@ -7,6 +7,7 @@
 // its own; the second sweeps once with both workers before the kill, so that its promises
 // hold across two sweeps.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { requestTierSweep } from '../../src/tier-control';
 import { sweepActivities } from '../helpers/activities';
@@ -19,7 +20,6 @@ import {
   faultFigures,
   recordedBatches,
   recordFigures,
-  sleep,
   tokenBucketOverdrafts,
   waitFor,
   watchSlots,

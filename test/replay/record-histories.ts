@@ -19,6 +19,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
 
       // Past half the interval, so the next sweep reads every wallet again; then three
       // requests at once: one sweeps, one waits, one folds into the waiting one.
-      await new Promise((r) => setTimeout(r, 1_100));
+      await sleep(1_100);
       for (const reason of ['record 2', 'record 3', 'record 3 (coalesced)']) await tierHandle.signal(requestSweepSignal, { reason });
       await until('the carried sweep in the second run', (p) => p.runs === 2 && p.totals.sweeps === 3 && p.current === null);
 

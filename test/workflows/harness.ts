@@ -3,6 +3,7 @@
 // simulate a tier of any size (ids 1..N, every wallet due) without Postgres or an RPC node.
 
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
@@ -182,7 +183,7 @@ export async function waitForProgress(
     if (Date.now() > deadline) {
       throw new Error(`progress did not reach the expected state within ${timeoutMs} ms; last: ${JSON.stringify(last)}; last error: ${String(lastError)}`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 

@@ -5,17 +5,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { COMMITMENT_LAG } from './rpc-methods';
 import type { Provider } from './provider';
 import { servedReadsToJson, type Stats } from './stats';
-import { U64_MAX, type World } from './world';
+import { U64_MAX } from '../../src/u64';
+import type { World } from './world';
 
 export const CONTROL_PREFIX = '/__sim/';
-const MAX_LIST = 100_000;
-const MAX_CONTROL_BODY = 64 * 1024 * 1024;
 
+/** What the control endpoints act on: the simulated chain, the provider in front of it, its counts. */
 export interface ControlContext {
   world: World;
   provider: Provider;
   stats: Stats;
 }
+
+/** Most addresses one GET wallets answer lists (a page: callers page through bigger worlds). */
+const MAX_LIST = 100_000;
+/** Largest control body read (a few hundred thousand wallets in one POST wallets). */
+const MAX_CONTROL_BODY = 64 * 1024 * 1024;
 
 class HttpError extends Error {
   constructor(

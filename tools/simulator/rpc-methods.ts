@@ -4,7 +4,8 @@
 // (rpc/src/rpc.rs, rpc-client-api/src/custom_error.rs, account-decoder).
 
 import { createHash } from 'node:crypto';
-import { base58Encode } from '../../src/address';
+import { getBase58Decoder } from '@solana/kit';
+import { U64_MAX } from '../../src/u64';
 import { toJson, type JsonOut } from './json';
 import type { Lie } from './provider';
 import {
@@ -23,7 +24,7 @@ import {
   type Params,
 } from './rpc-params';
 import { mintData, PROGRAM_ADDRESS, rentExemptMinimum, tokenAccountData } from './token-accounts';
-import { U64_MAX, type World, type WorldAccount } from './world';
+import type { World, WorldAccount } from './world';
 
 /** What getVersion reports; also each response's context.apiVersion (RpcApiVersion). */
 const SOLANA_CORE_VERSION = '2.2.20';
@@ -169,7 +170,7 @@ function isId(value: unknown): value is Id {
   return (
     value === null ||
     typeof value === 'string' ||
-    (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 2 ** 64 - 1)
+    (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= Number(U64_MAX))
   );
 }
 
@@ -371,9 +372,9 @@ function sliceData(data: Uint8Array, dataSlice: AccountConfig['dataSlice']): Uin
 function encodeData(bytes: Uint8Array, encoding: EncodingConfig['encoding']): JsonOut {
   switch (encoding) {
     case 'binary':
-      return base58Encode(bytes); // UiAccountData::LegacyBinary: a bare base58 string
+      return getBase58Decoder().decode(bytes); // UiAccountData::LegacyBinary: a bare base58 string
     case 'base58':
-      return [base58Encode(bytes), 'base58'];
+      return [getBase58Decoder().decode(bytes), 'base58'];
     case 'base64':
     case 'jsonParsed':
       return [Buffer.from(bytes).toString('base64'), 'base64'];

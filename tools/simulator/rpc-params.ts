@@ -8,7 +8,8 @@
 // - invalid_params_with_details prefixes "Invalid parameters: " (core/src/types/error.rs).
 // All are JSON-RPC code -32602 (core/src/types/error.rs: ErrorCode::InvalidParams).
 
-import { base58Decode } from '../../src/address';
+import { getBase58Encoder } from '@solana/kit';
+import { U64_MAX } from '../../src/u64';
 import type { JsonOut } from './json';
 
 export class RpcError extends Error {
@@ -23,7 +24,6 @@ export class RpcError extends Error {
 }
 
 export const INVALID_PARAMS = -32602;
-const U64_MAX = 2 ** 64 - 1;
 
 export type Params = unknown[] | Record<string, unknown> | undefined;
 
@@ -99,7 +99,7 @@ export function asStringArray(value: unknown): string[] {
 
 function asUnsigned(value: unknown, expected: 'u64' | 'usize'): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidType(value, expected);
-  if (value < 0 || value > U64_MAX) throw serde(`invalid value: integer \`${value}\`, expected ${expected}`);
+  if (value < 0 || value > Number(U64_MAX)) throw serde(`invalid value: integer \`${value}\`, expected ${expected}`);
   return value;
 }
 
@@ -165,8 +165,12 @@ function parseDataSlice(value: unknown): { offset: number; length: number } {
  */
 export function verifyPubkey(text: string): Uint8Array {
   if (Buffer.byteLength(text, 'utf8') > 44) throw invalidParams('Invalid param: WrongSize');
-  const bytes = base58Decode(text);
-  if (bytes === null) throw invalidParams('Invalid param: Invalid');
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.from(getBase58Encoder().encode(text));
+  } catch {
+    throw invalidParams('Invalid param: Invalid');
+  }
   if (bytes.length !== 32) throw invalidParams('Invalid param: WrongSize');
   return bytes;
 }

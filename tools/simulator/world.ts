@@ -17,13 +17,14 @@
 //   random stream (adding mints leaves the lamports' history as it was). Mints never change.
 
 import { createHash } from 'node:crypto';
-import { base58Decode, base58Encode, checkAddress } from '../../src/address';
+import { getBase58Codec } from '@solana/kit';
+import { checkAddress } from '../../src/address';
+import { isU64, U64_MAX } from '../../src/u64';
 import { AddressTable } from './address-table';
 import { grown, Ledger } from './ledger';
 import { createRng, type Rng } from './random';
 import { associatedTokenAddress, rentExemptMinimum, TOKEN_PROGRAMS, type TokenProgram } from './token-accounts';
 
-export const U64_MAX = 2n ** 64n - 1n;
 /** Rent-exempt minimum of an account with no data, the least a system wallet holds. */
 const RENT_EXEMPT_MINIMUM = rentExemptMinimum(0);
 /** Slots are stored as u32; this leaves 2^31 slots (27 years at 400 ms) of headroom. */
@@ -35,6 +36,8 @@ const MAX_MINTS = 255;
 const DERIVE_BATCH = 64;
 /** Slot 0 of `wallClockSlot`: mainnet-beta's launch day. */
 const WALL_CLOCK_EPOCH_MS = Date.UTC(2020, 2, 16);
+/** kit's base58: `decode` makes an address's text from its key bytes, `encode` the reverse. */
+const base58 = getBase58Codec();
 
 /**
  * The slot a cluster that began at a fixed instant and made one slot per `slotMs` is at now,
@@ -160,7 +163,7 @@ export class World {
     this.seed = String(o.seed);
     this.slotMs = o.slotMs;
     this.startSlot = o.startSlot;
-    this.genesisHash = base58Encode(createHash('sha256').update(`${this.seed}/genesis`).digest());
+    this.genesisHash = base58.decode(createHash('sha256').update(`${this.seed}/genesis`).digest());
     this.head = o.startSlot;
     this.busyChangeRate = o.busyChangeRate;
     this.idleChangeRate = o.idleChangeRate;
@@ -281,7 +284,7 @@ export class World {
     if (token !== -1) {
       const amount = this.tokens.amountAt(token, slot);
       if (amount === null) return null;
-      return { kind: 'token', mint: this.mints[this.tokenMint[token]!]!, owner: base58Encode(this.table.key(this.tokenWallet[token]!)), amount };
+      return { kind: 'token', mint: this.mints[this.tokenMint[token]!]!, owner: base58.decode(this.table.key(this.tokenWallet[token]!)), amount };
     }
     const mint = this.mintTable.find(key);
     return mint === -1 ? null : { kind: 'mint', mint: this.mints[mint]! };
@@ -364,13 +367,13 @@ export class World {
     checkInteger('limit', limit, 0, Number.MAX_SAFE_INTEGER);
     const out: string[] = [];
     const end = Math.min(this.table.size, offset + limit);
-    for (let i = offset; i < end; i++) out.push(base58Encode(this.table.key(i)));
+    for (let i = offset; i < end; i++) out.push(base58.decode(this.table.key(i)));
     return out;
   }
 
   /** Addresses of the wallets that change often (benchmarks tier them as an operator would). */
   busyAddresses(): string[] {
-    return Array.from(this.busy, (index) => base58Encode(this.table.key(index)));
+    return Array.from(this.busy, (index) => base58.decode(this.table.key(index)));
   }
 
   /**
@@ -379,7 +382,7 @@ export class World {
    */
   changesBetween(fromSlot: number, toSlot: number): { address: string; slot: number; lamports: bigint }[] {
     return this.between(this.lamports, this.table.size, fromSlot, toSlot, (index, slot, amount) => ({
-      address: base58Encode(this.table.key(index)),
+      address: base58.decode(this.table.key(index)),
       slot,
       lamports: amount ?? 0n,
     }));
@@ -391,7 +394,7 @@ export class World {
    */
   tokenChangesBetween(fromSlot: number, toSlot: number): { wallet: string; mint: string; slot: number; amount: bigint | null }[] {
     return this.between(this.tokens, this.tokenTable.size, fromSlot, toSlot, (token, slot, amount) => ({
-      wallet: base58Encode(this.table.key(this.tokenWallet[token]!)),
+      wallet: base58.decode(this.table.key(this.tokenWallet[token]!)),
       mint: this.mints[this.tokenMint[token]!]!.address,
       slot,
       amount,
@@ -440,7 +443,7 @@ export class World {
 
   private deriveAta(wallet: number, mint: number): Promise<string> {
     const { address, program } = this.mints[mint]!;
-    return associatedTokenAddress(base58Encode(this.table.key(wallet)), address, program);
+    return associatedTokenAddress(base58.decode(this.table.key(wallet)), address, program);
   }
 
   private generateSlot(slot: number, changes: boolean): void {
@@ -536,7 +539,7 @@ function mintsOf(mints: number | readonly MintSpec[], seed: string): Mint[] {
     const rng = createRng(`${seed}/mints`);
     return Array.from({ length: mints }, (_, i) => {
       const key = Uint8Array.from({ length: 32 }, () => rng.int(256));
-      return { address: base58Encode(key), program: TOKEN_PROGRAMS[i % 2]!, decimals: i % 2 === 0 ? 6 : 9, supply: U64_MAX };
+      return { address: base58.decode(key), program: TOKEN_PROGRAMS[i % 2]!, decimals: i % 2 === 0 ? 6 : 9, supply: U64_MAX };
     });
   }
   if (!Array.isArray(mints) || mints.length > MAX_MINTS) throw new RangeError(`mints must be a count or a list of at most ${MAX_MINTS} mints`);
@@ -551,13 +554,13 @@ function mintsOf(mints: number | readonly MintSpec[], seed: string): Mint[] {
 function keyOf(address: string): Uint8Array {
   const check = checkAddress(address);
   if (!check.ok) throw new RangeError(`invalid address ${JSON.stringify(address)}: ${check.reason}`);
-  return base58Decode(address)!;
+  return Uint8Array.from(base58.encode(address));
 }
 
 /** A u64 amount; null (no account) is 0 here, which is how lamports see it. */
 function checkAmount(name: string, amount: bigint | null): bigint {
   if (amount === null) return 0n;
-  if (typeof amount !== 'bigint' || amount < 0n || amount > U64_MAX) {
+  if (!isU64(amount)) {
     throw new RangeError(`${name} must be a bigint from 0 to 2^64-1 or null, got ${String(amount)}`);
   }
   return amount;

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../src/config';
 import { log, registerSecrets, setLogLevel } from '../../src/log';
 import { PACKAGE_ROOT } from '../../src/package-root';
+import { configSecrets } from '../../src/redact';
 import { startTemporalCluster } from './cluster';
 import { startDemoSimulator } from './demo';
 import { ensureDatabase } from './postgres';
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   const opts = options();
   let config = loadConfig();
   setLogLevel(config.logLevel);
-  registerSecrets(config.rpcUrl);
+  registerSecrets(...configSecrets(config));
   const stops: (() => Promise<void>)[] = [];
   const workers: ChildProcess[] = [];
   try {

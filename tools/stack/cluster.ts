@@ -7,6 +7,7 @@
 
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { PACKAGE_ROOT } from '../../src/package-root';
@@ -14,7 +15,8 @@ import { redactText } from '../../src/redact';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/search-attributes';
 import { ensureTemporalServer, ensureTemporalSqlTool } from '../toolchain/binaries';
 import { dropDatabase } from './postgres';
-import { freePort, logTail, serverLogFile, type ServerProcess, spawnServer, waitUntilReady } from './server-process';
+import { freePort } from '../../src/free-port';
+import { logTail, serverLogFile, type ServerProcess, spawnServer, waitUntilReady } from './server-process';
 
 /** The server reads `<config dir>/<env>.yaml`: deploy/temporal-server.yaml. */
 const CONFIG_DIR = 'deploy';
@@ -146,7 +148,7 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
     async restart({ crash = false, downMs = 0 } = {}) {
       if (crash) process.kill(-current.pid, 'SIGKILL');
       await current.stop();
-      await new Promise((r) => setTimeout(r, downMs));
+      await sleep(downMs);
       current = await launch();
     },
     async stop() {
@@ -227,7 +229,7 @@ async function retry(what: string, attempt: () => Promise<unknown>, timeoutMs = 
       return;
     } catch (error) {
       if (Date.now() > deadline) throw new ClusterError(`timed out waiting for ${what}: ${error instanceof Error ? error.message : String(error)}`);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   }
 }

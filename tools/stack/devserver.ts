@@ -23,7 +23,8 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/search-attributes';
 import { ensureTemporalCli } from '../toolchain/binaries';
-import { freePort, logTail, serverLogFile, spawnServer, waitUntilReady } from './server-process';
+import { freePort } from '../../src/free-port';
+import { logTail, serverLogFile, spawnServer, waitUntilReady } from './server-process';
 
 /**
  * Task priorities (TIER_PRIORITY) need the server's priority matcher, which this server

@@ -10,6 +10,7 @@ import { ClusterMismatchError } from '../../src/cluster';
 import { ConfigError, loadConfig } from '../../src/config';
 import { log, registerSecrets, setLogLevel } from '../../src/log';
 import { PACKAGE_ROOT } from '../../src/package-root';
+import { configSecrets } from '../../src/redact';
 import { runWorker } from '../../src/worker';
 import { startDemoSimulator } from './demo';
 import { startDevServer } from './devserver';
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const options = stackOptions();
   let config = loadConfig();
   setLogLevel(config.logLevel);
-  registerSecrets(config.rpcUrl);
+  registerSecrets(...configSecrets(config));
   mkdirSync(options.dataDir, { recursive: true });
   let webUi: string | null = null;
   let devServerLog: string | null = null;

@@ -5,7 +5,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -147,28 +146,3 @@ export async function logTail(file: string, from: number, lines: number): Promis
   return text.trimEnd().split('\n').slice(-lines).join('\n') || '(empty)';
 }
 
-/** A TCP port free on 127.0.0.1 right now: any (the system's pick), or one from `range`. */
-export async function freePort(range?: { min: number; max: number }): Promise<number> {
-  if (!range) return listenOn(0);
-  for (let attempt = 0; ; attempt++) {
-    const candidate = range.min + Math.floor(Math.random() * (range.max - range.min + 1));
-    try {
-      return await listenOn(candidate);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 100) throw error;
-    }
-  }
-}
-
-function listenOn(port: number): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}

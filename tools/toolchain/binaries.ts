@@ -8,6 +8,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { log } from '../../src/log';
 
 export interface Tool {
@@ -252,7 +253,7 @@ async function acquireLock(path: string): Promise<() => Promise<void>> {
       log.info(`waiting for another process (pid ${owner || '?'}) that is building into the same cache`);
       announced = true;
     }
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
   }
 }
 
