@@ -2,6 +2,7 @@
 // the tier's Temporal Schedule (read now: paused, interval, next sweep), the tier's open batch
 // children (retrying now, last error), and wallet counts and staleness in Postgres.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type BudgetFit, rpcBudget } from '../budget';
 import { formatDuration } from '../duration';
 import { recordedCluster } from '../db/cluster';
@@ -48,7 +49,7 @@ export interface TierStatus {
 const DESCRIBE_TRIES = 6;
 const DESCRIBE_PAUSE_MS = 250;
 
-const pauseBeforeTry = (attempt: number) => new Promise((resolve) => setTimeout(resolve, DESCRIBE_PAUSE_MS * attempt));
+const pauseBeforeTry = (attempt: number) => sleep(DESCRIBE_PAUSE_MS * attempt);
 
 async function schedule(ctx: Context, tier: Tier): Promise<{ schedule: TierStatus['schedule']; problem: string | null }> {
   for (let attempt = 1; ; attempt++) {

@@ -2,6 +2,7 @@
 // cluster when it is down (local URLs only) and creates the database if it is missing.
 // Failures come out as one line naming the (redacted) URL and what to do.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { connect as connectPool } from '../../src/db/client';
@@ -79,7 +80,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
           until = (await startLocalCluster(shown, describe(error))) ? deadline() : 0;
         }
         if (Date.now() < until) {
-          await new Promise((r) => setTimeout(r, 500));
+          await sleep(500);
           continue;
         }
       }

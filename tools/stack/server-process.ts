@@ -2,6 +2,7 @@
 // leads its own process group, writes to a log file, never outlives this process, and
 // stop() leaves nothing of it behind. Also the readiness probe both kinds of server share.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -115,7 +116,7 @@ export async function waitUntilReady(address: string, namespace: string, timeout
     if (outcome === 'ready') return;
     if (gone !== null) throw new Error(`exited (${gone}) before it was ready`);
     lastError = outcome instanceof Error ? outcome.message : String(outcome);
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   throw new Error(`did not answer on ${address} within ${Math.round(timeoutMs / 1000)} s (last error: ${lastError})`);
 }
