@@ -1,14 +1,16 @@
-// One batch: read up to 100 due wallets, one getMultipleAccounts call, one write.
-// Failures become Temporal retry decisions; nothing here loops or sleeps.
+// One batch: read up to 100 due wallets and their ATAs for the tracked mints, in
+// ceil(wallets × (1 + mints) / 100) getMultipleAccounts calls, one write.
+// Failures become Temporal retry decisions; nothing here sleeps but the pacer.
 
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkAddress } from '../src/address';
 import { readBatch, recordedBatch, setAsideInvalid, writeBatch } from '../src/db/checks';
 import { recordBatch } from '../src/metrics';
-import { RpcFailure } from '../src/rpc/balances';
+import { type AccountBalance, MAX_ACCOUNTS_PER_CALL, RpcFailure } from '../src/rpc/balances';
 import { createPacer } from '../src/rpc/pacer';
 import { TIER_PRIORITY } from '../src/tiers';
+import { callsFor, tokenObservation } from '../src/tokens';
 import type { SweepRange } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
 
@@ -51,7 +53,11 @@ export function toApplicationFailure(failure: RpcFailure): ApplicationFailure {
   return ApplicationFailure.create({ type, message: failure.message, nextRetryDelay: failure.retryAfterMs });
 }
 
-export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps) {
+const turnExpired = () =>
+  // Not a fault, so no growing backoff: the attempt only queues again for a turn.
+  ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget', nextRetryDelay: TURN_RETRY_DELAY });
+
+export function checkBatchActivities({ sql, readBalances, config, mints, ataOf }: ActivityDeps) {
   const pace = createPacer(config.rpcMaxRps);
   return {
     async checkBatch({ sweep: { tier, cutoff, plannedAt }, fromId, toId, batchKey }: CheckBatchInput): Promise<CheckBatchResult> {
@@ -64,7 +70,7 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
         // checked), or the wallets moved away.
         const earlier = await recordedBatch(sql, batchKey);
         if (!earlier) return empty;
-        return { ...empty, wallets: earlier.wallets, changed: earlier.changed, historyRows: earlier.changed, rpcCalls: 1, slot: earlier.slot.toString() };
+        return { ...empty, wallets: earlier.wallets, changed: earlier.changed, historyRows: earlier.changed, rpcCalls: callsFor(earlier.wallets, mints.length), slot: earlier.slot.toString() };
       }
 
       const invalid = wallets.flatMap((w) => {
@@ -75,23 +81,43 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
       const valid = invalid.length ? wallets.filter((w) => !invalid.some((i) => i.id === w.id)) : wallets;
       if (valid.length === 0) return { ...empty, setAside: invalid.length };
 
-      // The task-queue rate limit paces when attempts start, not when they call. An attempt held
-      // up before its call (a frozen database, or an attempt Temporal already timed out) would
-      // call late, bunched with others: it gives its turn back and retries through the limiter.
-      // So does one whose turn in this process's pacer is too far away.
-      const held = performance.now() - started;
-      if (held > MAX_CALL_DELAY_MS || !(await pace(MAX_CALL_DELAY_MS - held, TIER_PRIORITY[tier]))) {
-        // Not a fault, so no growing backoff: the attempt only queues again for a turn.
-        throw ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget', nextRetryDelay: TURN_RETRY_DELAY });
+      // Each wallet, then its ATAs in mint order; the calls take 100 of these accounts each.
+      const keys = (await Promise.all(valid.map(async (w) => [w.address, ...(await Promise.all(mints.map((m) => ataOf(w.address, m))))]))).flat();
+      const accounts: { account: AccountBalance; slot: bigint }[] = [];
+      let slot = minContextSlot ?? undefined;
+      for (let offset = 0; offset < keys.length; offset += MAX_ACCOUNTS_PER_CALL) {
+        // The task-queue rate limit paces when attempts start, not when they call. An attempt held
+        // up before its first call (a frozen database, or an attempt Temporal already timed out)
+        // would call late, bunched with others: it gives its turn back and retries through the
+        // limiter. So does one whose turn in this process's pacer is too far away, for any call.
+        const held = offset === 0 ? performance.now() - started : 0;
+        if (held > MAX_CALL_DELAY_MS || !(await pace(MAX_CALL_DELAY_MS - held, TIER_PRIORITY[tier]))) throw turnExpired();
+        let read;
+        try {
+          // A node behind the newest read of these wallets, or behind this batch's earlier calls,
+          // is refused by the RPC itself: the batch's reads never go back in time.
+          read = await readBalances(keys.slice(offset, offset + MAX_ACCOUNTS_PER_CALL), slot);
+        } catch (error) {
+          if (error instanceof RpcFailure) throw toApplicationFailure(error);
+          throw error;
+        }
+        slot = read.slot;
+        for (const account of read.balances) accounts.push({ account, slot: read.slot });
       }
-      let read;
+      const stride = 1 + mints.length;
+      let tokens;
       try {
-        // A node behind the newest read of these wallets is refused by the RPC itself.
-        read = await readBalances(valid.map((w) => w.address), minContextSlot ?? undefined);
+        tokens = valid.flatMap((w, i) =>
+          mints.map((m, j) => {
+            const { account, slot: at } = accounts[i * stride + 1 + j]!;
+            return { id: w.id, ...tokenObservation(account, w.address, m), slot: at };
+          }),
+        );
       } catch (error) {
         if (error instanceof RpcFailure) throw toApplicationFailure(error);
         throw error;
       }
+      const rpcCalls = callsFor(valid.length, mints.length);
       const result = await writeBatch(sql, {
         batchKey,
         tier,
@@ -99,20 +125,24 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
         toId,
         plannedAt,
         readAt,
-        slot: read.slot,
-        observations: valid.map((w, i) => ({ id: w.id, lamports: read.balances[i]!.lamports, onChain: read.balances[i]!.onChain })),
+        slot: slot!,
+        observations: valid.map((w, i) => {
+          const { account, slot: at } = accounts[i * stride]!;
+          return { id: w.id, lamports: account.lamports, onChain: account.onChain, slot: at };
+        }),
+        tokens,
       });
       // A batch another attempt already recorded was counted by that attempt.
       if (result.recorded) recordBatch(tier, { wallets: valid.length, changed: result.changed, seconds: (performance.now() - started) / 1000 });
-      Context.current().log.debug('batch checked', { batchKey, wallets: valid.length, changed: result.changed });
+      Context.current().log.debug('batch checked', { batchKey, wallets: valid.length, changed: result.changed, tokensChanged: result.tokensChanged });
       return {
         wallets: valid.length,
         changed: result.changed,
         historyRows: result.historyRows,
         stale: result.stale,
         setAside: invalid.length,
-        rpcCalls: 1,
-        slot: read.slot.toString(),
+        rpcCalls,
+        slot: slot!.toString(),
       };
     },
   };

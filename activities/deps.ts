@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../src/config';
 import type { Sql } from '../src/db/client';
 import type { BalanceReader } from '../src/rpc/balances';
+import type { TrackedMint } from '../src/tokens';
 
 /** What activities need from the worker process. Secrets stay here, never in workflow inputs. */
 export interface ActivityDeps {
@@ -9,4 +10,8 @@ export interface ActivityDeps {
   client: Client;
   config: Config;
   readBalances: BalanceReader;
+  /** The tracked mints as read from chain at start (none: SOL only). */
+  mints: readonly TrackedMint[];
+  /** A wallet's ATA for a mint (derivations cached). */
+  ataOf: (wallet: string, mint: TrackedMint) => Promise<string>;
 }

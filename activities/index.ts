@@ -11,7 +11,7 @@ export function createActivities(deps: ActivityDeps) {
   return { ...sweepActivities(deps), ...tierActivities(deps), ...retierActivities(deps) };
 }
 
-/** Activities served on the rate-limited RPC task queue: each makes at most one RPC call. */
+/** Activities served on the rate-limited RPC task queue: each attempt makes ceil(accounts / 100) RPC calls. */
 export function createRpcActivities(deps: ActivityDeps) {
   return checkBatchActivities(deps);
 }

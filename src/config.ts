@@ -1,6 +1,7 @@
 // The one place configuration is read. Every variable is validated once, on
 // entry; a wrong value stops the process with a message naming the variable.
 
+import { checkAddress } from './address';
 import { formatDuration, parseDuration } from './duration';
 import { redactUrl } from './redact';
 import { TIERS, type Tier } from './tiers';
@@ -30,6 +31,8 @@ export interface Config {
   metricsPort: number | null;
   logLevel: LogLevel;
   segmentation: SegmentationRules;
+  /** Mint addresses whose associated token accounts are tracked for every wallet; empty: SOL only. */
+  trackedMints: string[];
 }
 
 /** How wallets move between tiers by activity (see README, "Segmentation"). */
@@ -146,6 +149,20 @@ class Reader {
     }
   }
 
+  /** A comma-separated list of distinct Solana addresses; unset or empty: none. */
+  addresses(name: string): string[] {
+    const text = this.raw(name);
+    if (text === undefined) return [];
+    const seen = new Set<string>();
+    for (const [i, entry] of text.split(',').map((e) => e.trim()).entries()) {
+      const check = checkAddress(entry);
+      if (!check.ok) this.problems.push(`${name}: entry ${i + 1} ('${entry}') is not an address: ${check.reason}`);
+      else if (seen.has(entry)) this.problems.push(`${name}: ${entry} is listed twice`);
+      else seen.add(entry);
+    }
+    return [...seen];
+  }
+
   hostPort(name: string, fallback: string): string {
     const text = this.raw(name) ?? fallback;
     if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(text)) {
@@ -193,6 +210,7 @@ export function loadConfig(env: Env = process.env): Config {
       quietAfterMs: r.duration('RETIER_QUIET_AFTER', DEFAULTS.RETIER_QUIET_AFTER, 1_000),
       pinMs: r.duration('PIN_DURATION', DEFAULTS.PIN_DURATION, 1_000),
     },
+    trackedMints: r.addresses('TRACKED_MINTS'),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

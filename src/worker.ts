@@ -14,7 +14,11 @@ import { log, registerSecrets } from './log';
 import { freePort } from './free-port';
 import { type MetricsServer, startMetricsServer } from './metrics';
 import { configSecrets } from './redact';
+import { MAX_BATCH } from './db/checks';
+import { recordMints } from './db/tokens';
 import { createBalanceReader } from './rpc/balances';
+import { readMints } from './rpc/mints';
+import { callsFor, createAtaCache, TOKEN_SLICE_LENGTH } from './tokens';
 import { ensureSchedules } from './schedules';
 import { startTierWorkflows } from './tier-control';
 
@@ -107,11 +111,22 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
   const { config, sql, client, connection } = options;
   // Failures are redacted with the logs' secrets (see failure-redaction.ts): they must be known here.
   registerSecrets(...configSecrets(config));
+  // Read once per worker: a mint's program and decimals never change; a changed TRACKED_MINTS takes a restart.
+  const mints = config.trackedMints.length
+    ? await readMints({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs }, config.trackedMints)
+    : [];
+  await recordMints(sql, mints);
   const readBalances =
     options.readBalances ??
-    createBalanceReader({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs, maxRetryAfterMs: config.rpcMaxRetryAfterMs });
+    createBalanceReader({
+      url: requireRpcUrl(config),
+      commitment: config.commitment,
+      timeoutMs: config.rpcTimeoutMs,
+      maxRetryAfterMs: config.rpcMaxRetryAfterMs,
+      dataLength: mints.length ? TOKEN_SLICE_LENGTH : 0,
+    });
   const interceptors = { activity: [redactActivityFailures] };
-  const deps: ActivityDeps = { sql, client, config, readBalances };
+  const deps: ActivityDeps = { sql, client, config, readBalances, mints, ataOf: createAtaCache() };
   const workflowBundle = options.workflowBundle ?? (await bundleWorkflows());
   const main = await Worker.create({
     connection,
@@ -128,9 +143,10 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
     activities: createRpcActivities(deps),
     interceptors,
     // Enforced by the Temporal server for the whole queue, so the budget holds across any number
-    // of workers. Each RPC activity makes at most one call, retries included. The server's limiter
-    // is a token bucket: a sustained RPC_MAX_RPS with bursts of one second's worth after idle.
-    maxTaskQueueActivitiesPerSecond: config.rpcMaxRps,
+    // of workers. Each RPC activity attempt makes at most one call per 100 accounts of its batch
+    // (a full batch: 1 + tracked mints), so attempts start at RPC_MAX_RPS over that. The server's
+    // limiter is a token bucket: a sustained rate with bursts of one second's worth after idle.
+    maxTaskQueueActivitiesPerSecond: config.rpcMaxRps / callsFor(MAX_BATCH, mints.length),
   });
   const shutdown = () => {
     for (const worker of [main, rpc]) if (worker.getState() === 'RUNNING') worker.shutdown();

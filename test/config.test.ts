@@ -85,6 +85,19 @@ describe('configuration', () => {
     expect(problems({ [name]: value })).toEqual([message]);
   });
 
+  it('reads TRACKED_MINTS as distinct addresses; unset or blank tracks SOL only', () => {
+    const usdc = 'EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v';
+    const t22 = '2b1kV6DkPAnxd5ixfnxCpjxmKwqjjaYmCZfHsFu24GXo';
+    expect(loadConfig({}).trackedMints).toEqual([]);
+    expect(loadConfig({ TRACKED_MINTS: '  ' }).trackedMints).toEqual([]);
+    expect(loadConfig({ TRACKED_MINTS: `${usdc}, ${t22}` }).trackedMints).toEqual([usdc, t22]);
+    expect(problems({ TRACKED_MINTS: `${usdc},${usdc}` })).toEqual([`TRACKED_MINTS: ${usdc} is listed twice`]);
+    expect(problems({ TRACKED_MINTS: `${usdc},nope,` })).toEqual([
+      "TRACKED_MINTS: entry 2 ('nope') is not an address: too short: 4 characters, an address has 32 to 44",
+      "TRACKED_MINTS: entry 3 ('') is not an address: empty address",
+    ]);
+  });
+
   it('reports every problem at once', () => {
     expect(problems({ RPC_MAX_RPS: 'x', LOG_LEVEL: 'y' })).toHaveLength(2);
   });

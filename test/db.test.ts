@@ -31,7 +31,7 @@ describe('migrations', () => {
     expect(recorded.map((r) => r.version)).toEqual(versions);
     const tables = await sql<{ tableName: string }[]>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
-    expect(tables.map((t) => t.tableName)).toEqual(['balance_changes', 'batch_checks', 'batch_checks_pruned', 'cluster', 'retier_runs', 'schema_migrations', 'wallets']);
+    expect(tables.map((t) => t.tableName)).toEqual(['balance_changes', 'batch_checks', 'batch_checks_pruned', 'cluster', 'mints', 'retier_runs', 'schema_migrations', 'token_balances', 'token_changes', 'wallets']);
   });
 
   it('runs concurrently from several starters without applying twice', async () => {
@@ -84,7 +84,7 @@ describe('batch writes', () => {
 
   it('stores exact u64 lamports and a history row for each first observation', async () => {
     const result = await write('s1/0/0', 100n, [0n, 1n, 2n ** 53n + 1n, big, 5n]);
-    expect(result).toEqual({ changed: 5, historyRows: 5, stale: 0, recorded: true });
+    expect(result).toEqual({ changed: 5, historyRows: 5, stale: 0, recorded: true, tokensChanged: 0, tokenHistoryRows: 0 });
     expect(await stored()).toEqual([
       [0n, 100n],
       [1n, 100n],
@@ -96,9 +96,9 @@ describe('batch writes', () => {
 
   it('writes only changed wallets; a replay of the same batch writes nothing', async () => {
     const result = await write('s2/0/0', 110n, [0n, 2n, 2n ** 53n + 1n, big, 5n]);
-    expect(result).toEqual({ changed: 1, historyRows: 1, stale: 0, recorded: true });
+    expect(result).toEqual({ changed: 1, historyRows: 1, stale: 0, recorded: true, tokensChanged: 0, tokenHistoryRows: 0 });
     const replay = await write('s2/0/0', 110n, [0n, 2n, 2n ** 53n + 1n, big, 5n]);
-    expect(replay).toEqual({ changed: 0, historyRows: 0, stale: 0, recorded: false });
+    expect(replay).toEqual({ changed: 0, historyRows: 0, stale: 0, recorded: false, tokensChanged: 0, tokenHistoryRows: 0 });
     const [history] = await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM balance_changes`;
     expect(history!.n).toBe(6n);
   });

@@ -2,7 +2,7 @@
 // what a batch observed in one statement.
 
 import type { Tier } from '../tiers';
-import type { Sql } from './client';
+import type { Sql, Tx } from './client';
 import { NUMERIC, type WalletId } from './types';
 
 export interface IdRange {
@@ -165,6 +165,17 @@ export interface Observation {
   id: WalletId;
   lamports: bigint;
   onChain: boolean;
+  /** The slot of the call that read it, when a batch took several (default: the batch's). */
+  slot?: bigint;
+}
+
+/** A wallet's ATA for a tracked mint as read (a missing one is amount 0, onChain false). */
+export interface TokenRead {
+  id: WalletId;
+  mint: string;
+  amount: bigint;
+  onChain: boolean;
+  slot: bigint;
 }
 
 export interface BatchWrite {
@@ -175,9 +186,12 @@ export interface BatchWrite {
   /** The plan instant of the batch's sweep (SweepClock.plannedAt). */
   plannedAt: string;
   readAt: string;
+  /** The newest slot of the batch's calls. */
   slot: bigint;
   /** Every wallet read; the batch row records them as checked. */
   observations: Observation[];
+  /** Their ATAs for the tracked mints. */
+  tokens?: TokenRead[];
 }
 
 export interface BatchWriteResult {
@@ -189,6 +203,10 @@ export interface BatchWriteResult {
   stale: number;
   /** False when this batch had been written before (a replay). */
   recorded: boolean;
+  /** Token balances inserted or updated because their amount (or existence) changed. */
+  tokensChanged: number;
+  /** Token history rows appended. */
+  tokenHistoryRows: number;
 }
 
 /** Advisory-lock class of the per-wallet write locks (the two-key form; ids split into 31-bit halves). */
@@ -211,31 +229,35 @@ export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWrit
   const lamports = sql.array(sorted.map((o) => o.lamports), NUMERIC);
   // postgres.js does not serialize boolean arrays; text casts exactly.
   const onChain = sorted.map((o) => String(o.onChain));
-  const [row] = await sql.begin(async (tx) => {
+  // As text: postgres.js sends a bigint array as one value, not an array.
+  const slots = sorted.map((o) => String(o.slot ?? batch.slot));
+  const row = await sql.begin(async (tx) => {
     await tx`
       SELECT pg_advisory_xact_lock(${WALLET_LOCK_CLASS} + (id >> 31)::int, (id & 2147483647)::int)
       FROM unnest(${ids}::bigint[]) WITH ORDINALITY AS t(id, n) ORDER BY n`;
+    // Before the batch's own row exists (the next statement writes it), which would make every read look stale.
+    const tokens = await writeTokens(sql, tx, batch.tokens ?? []);
     // A new statement, so a new snapshot: it sees what writers of these wallets committed before our locks.
-    return tx<{ changed: number; historyRows: number; stale: number; recorded: number }[]>`
+    const [lamportsRow] = await tx<{ changed: number; historyRows: number; stale: number; recorded: number }[]>`
       WITH input AS (
-        SELECT * FROM unnest(${ids}::bigint[], ${lamports}, ${onChain}::text[]::boolean[]) AS t(id, lamports, on_chain)
+        SELECT * FROM unnest(${ids}::bigint[], ${lamports}, ${onChain}::text[]::boolean[], ${slots}::text[]::bigint[]) AS t(id, lamports, on_chain, slot)
       ),
       differing AS (
-        SELECT i.id, i.lamports, i.on_chain, o.lamports AS previous, ${newestRead(sql, sql`i.id`, sql`o.slot`)} AS newest
+        SELECT i.id, i.lamports, i.on_chain, i.slot, o.lamports AS previous, ${newestRead(sql, sql`i.id`, sql`o.slot`)} AS newest
         FROM input i JOIN wallets o ON o.id = i.id
         WHERE o.lamports IS DISTINCT FROM i.lamports OR o.on_chain IS DISTINCT FROM i.on_chain
       ),
       changed AS (
         UPDATE wallets w
-        SET lamports = d.lamports, on_chain = d.on_chain, slot = ${batch.slot}, changed_at = now(),
+        SET lamports = d.lamports, on_chain = d.on_chain, slot = d.slot, changed_at = now(),
             first_read_at = coalesce(w.first_read_at, now())
         FROM differing d
-        WHERE w.id = d.id AND (d.newest IS NULL OR d.newest < ${batch.slot})
-        RETURNING w.id, d.lamports, d.previous
+        WHERE w.id = d.id AND (d.newest IS NULL OR d.newest < d.slot)
+        RETURNING w.id, d.slot, d.lamports, d.previous
       ),
       history AS (
         INSERT INTO balance_changes (wallet_id, slot, lamports, previous_lamports)
-        SELECT id, ${batch.slot}, lamports, previous FROM changed
+        SELECT id, slot, lamports, previous FROM changed
         ON CONFLICT DO NOTHING
         RETURNING 1
       ),
@@ -248,10 +270,46 @@ export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWrit
       )
       SELECT (SELECT count(*)::int FROM changed) AS changed,
              (SELECT count(*)::int FROM history) AS history_rows,
-             (SELECT count(*)::int FROM differing WHERE newest >= ${batch.slot}) AS stale,
+             (SELECT count(*)::int FROM differing WHERE newest >= slot) AS stale,
              (SELECT count(*)::int FROM recorded) AS recorded`;
+    return { ...lamportsRow!, ...tokens };
   });
-  return { ...row!, recorded: row!.recorded === 1 };
+  return { ...row, recorded: row.recorded === 1 };
+}
+
+/**
+ * Token balances under the lamports' rules: a change (or a first read) updates the balance and
+ * appends a history row keyed (wallet, mint, slot), only from a read newer than every read of the
+ * wallet so far; an unchanged amount writes nothing.
+ */
+async function writeTokens(sql: Sql, tx: Tx, tokens: readonly TokenRead[]): Promise<{ tokensChanged: number; tokenHistoryRows: number }> {
+  if (tokens.length === 0) return { tokensChanged: 0, tokenHistoryRows: 0 };
+  const [row] = await tx<{ tokensChanged: number; tokenHistoryRows: number }[]>`
+    WITH input AS (
+      SELECT * FROM unnest(${tokens.map((t) => t.id)}::bigint[], ${tokens.map((t) => t.mint)}::text[],
+                           ${tx.array(tokens.map((t) => t.amount), NUMERIC)}, ${tokens.map((t) => String(t.onChain))}::text[]::boolean[],
+                           ${tokens.map((t) => String(t.slot))}::text[]::bigint[]) AS t(wallet_id, mint, amount, on_chain, slot)
+    ),
+    differing AS (
+      SELECT i.*, o.amount AS previous, ${newestRead(sql, sql`i.wallet_id`, sql`o.slot`)} AS newest
+      FROM input i LEFT JOIN token_balances o ON o.wallet_id = i.wallet_id AND o.mint = i.mint
+      WHERE o.amount IS DISTINCT FROM i.amount OR o.on_chain IS DISTINCT FROM i.on_chain
+    ),
+    changed AS (
+      INSERT INTO token_balances AS b (wallet_id, mint, amount, on_chain, slot)
+      SELECT wallet_id, mint, amount, on_chain, slot FROM differing WHERE newest IS NULL OR newest < slot
+      ON CONFLICT (wallet_id, mint) DO UPDATE SET amount = excluded.amount, on_chain = excluded.on_chain, slot = excluded.slot, changed_at = now()
+        WHERE b.slot < excluded.slot
+      RETURNING b.wallet_id, b.mint, b.slot, b.amount, b.on_chain
+    ),
+    history AS (
+      INSERT INTO token_changes (wallet_id, mint, slot, amount, on_chain, previous_amount)
+      SELECT c.wallet_id, c.mint, c.slot, c.amount, c.on_chain, d.previous FROM changed c JOIN differing d USING (wallet_id, mint)
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    )
+    SELECT (SELECT count(*)::int FROM changed) AS tokens_changed, (SELECT count(*)::int FROM history) AS token_history_rows`;
+  return row!;
 }
 
 /** What a batch already recorded under this key wrote (an earlier attempt of the same activity), or null. */

@@ -6,6 +6,7 @@ import { NUMERIC, type WalletId } from './types';
 
 /** A pool as connect makes it: its parameters may be bigint (see connect's types). */
 export type Sql = postgres.Sql<{ bigint: bigint; lamports: bigint }>;
+export type Tx = postgres.TransactionSql<{ bigint: bigint; lamports: bigint }>;
 
 const INT8 = 20;
 const INT8_ARRAY = 1016;

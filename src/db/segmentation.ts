@@ -1,5 +1,5 @@
 // Re-tiering in one set-based statement: each wallet's tier follows how often its balance
-// changed recently, except while a manual promotion pins it.
+// (lamports or a tracked token) changed recently, except while a manual promotion pins it.
 
 import type { SegmentationRules } from '../config';
 import { TIERS, type Tier } from '../tiers';
@@ -27,22 +27,31 @@ export async function retier(sql: Sql, rules: SegmentationRules): Promise<Retier
     const moves = await tx<{ fromTier: Tier; toTier: Tier; n: number }[]>`
       WITH activity AS (
         SELECT wallet_id, count(*) AS changes
-        FROM balance_changes
-        WHERE observed_at > now() - ${rules.windowMs} * interval '1 millisecond' AND previous_lamports IS NOT NULL
+        FROM (
+          SELECT wallet_id FROM balance_changes
+          WHERE observed_at > now() - ${rules.windowMs} * interval '1 millisecond' AND previous_lamports IS NOT NULL
+          UNION ALL
+          SELECT wallet_id FROM token_changes
+          WHERE observed_at > now() - ${rules.windowMs} * interval '1 millisecond' AND previous_amount IS NOT NULL
+        ) c
         GROUP BY wallet_id
       ),
       target AS (
         SELECT w.id, w.tier AS from_tier,
           CASE
             WHEN coalesce(a.changes, 0) >= ${rules.highMinChanges} THEN 'high'
-            WHEN coalesce(w.changed_at, w.created_at) < now() - ${rules.quietAfterMs} * interval '1 millisecond' THEN 'low'
+            WHEN coalesce(GREATEST(w.changed_at, t.changed_at), w.created_at) < now() - ${rules.quietAfterMs} * interval '1 millisecond' THEN 'low'
             -- Changed since its first read: neither busy nor quiet.
-            WHEN w.changed_at > w.first_read_at THEN 'medium'
+            WHEN GREATEST(w.changed_at, t.changed_at) > w.first_read_at THEN 'medium'
             -- No change seen yet, so no evidence against the tier it was added with: a million
             -- wallets imported into low stay there, one added to high stays until it goes quiet.
             ELSE w.tier
           END AS to_tier
         FROM wallets w LEFT JOIN activity a ON a.wallet_id = w.id
+        -- A token change is activity too (the first read of an ATA is not a change).
+        LEFT JOIN LATERAL (
+          SELECT max(observed_at) AS changed_at FROM token_changes tc WHERE tc.wallet_id = w.id AND tc.previous_amount IS NOT NULL
+        ) t ON true
         WHERE w.invalid_reason IS NULL AND (w.pinned_until IS NULL OR w.pinned_until <= now())
       ),
       -- Rows a batch write (or a promotion) holds right now are skipped, not waited for: they

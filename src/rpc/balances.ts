@@ -47,6 +47,10 @@ export interface AccountBalance {
   lamports: bigint;
   /** False when the account does not exist on chain (the RPC answered null): 0 lamports, not an error. */
   onChain: boolean;
+  /** The owning program; null when the account does not exist. */
+  owner: string | null;
+  /** The sliced data (BalanceReaderOptions.dataLength bytes at most; none for a system account). */
+  data: Uint8Array;
 }
 
 export interface BalancesRead {
@@ -60,6 +64,8 @@ export interface BalanceReaderOptions {
   timeoutMs: number;
   /** The longest Retry-After honoured; a longer one waits this long. */
   maxRetryAfterMs: number;
+  /** Bytes of each account's data read from offset 0: 0 for lamports only, TOKEN_SLICE_LENGTH with tracked mints. */
+  dataLength?: number;
 }
 
 export type BalanceReader = (addresses: readonly string[], minContextSlot?: bigint) => Promise<BalancesRead>;
@@ -137,17 +143,20 @@ function validate(value: unknown, slot: unknown, expected: number, minContextSlo
     throw new RpcFailure('malformed', `RPC answered ${value.length} accounts for ${expected} addresses`);
   }
   const balances = value.map((account: unknown, i): AccountBalance => {
-    if (account === null) return { lamports: 0n, onChain: false };
-    const lamports = (account as { lamports?: unknown } | undefined)?.lamports;
+    if (account === null) return { lamports: 0n, onChain: false, owner: null, data: new Uint8Array() };
+    const { lamports, owner, data } = (account ?? {}) as { lamports?: unknown; owner?: unknown; data?: unknown };
     if (!isU64(lamports)) {
       throw new RpcFailure('malformed', `RPC answer has an invalid lamports value at index ${i}`);
     }
-    return { lamports, onChain: true };
+    if (typeof owner !== 'string' || !Array.isArray(data) || typeof data[0] !== 'string' || data[1] !== 'base64') {
+      throw new RpcFailure('malformed', `RPC answer has no owner or base64 data at index ${i}`);
+    }
+    return { lamports, onChain: true, owner, data: new Uint8Array(Buffer.from(data[0], 'base64')) };
   });
   return { slot, balances };
 }
 
-export function createBalanceReader({ url, commitment, timeoutMs, maxRetryAfterMs }: BalanceReaderOptions): BalanceReader {
+export function createBalanceReader({ url, commitment, timeoutMs, maxRetryAfterMs, dataLength = 0 }: BalanceReaderOptions): BalanceReader {
   const rpc = createRpc(url);
   return async (addresses, minContextSlot) => {
     if (addresses.length === 0 || addresses.length > MAX_ACCOUNTS_PER_CALL) {
@@ -158,8 +167,8 @@ export function createBalanceReader({ url, commitment, timeoutMs, maxRetryAfterM
         .getMultipleAccounts(
           // Callers validated the addresses on entry (src/address.ts); the RPC is the final judge.
           addresses as readonly Address[],
-          // dataSlice of length 0: only lamports matter, so no account data is downloaded.
-          { encoding: 'base64', dataSlice: { offset: 0, length: 0 }, commitment, minContextSlot },
+          // Only the bytes needed: none for lamports alone, a token account's mint, owner and amount with tracked mints.
+          { encoding: 'base64', dataSlice: { offset: 0, length: dataLength }, commitment, minContextSlot },
         )
         .send({ abortSignal: AbortSignal.timeout(timeoutMs) });
       const read = validate(response?.value, response?.context?.slot, addresses.length, minContextSlot);

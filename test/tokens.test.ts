@@ -1,0 +1,144 @@
+// Token balances end to end: real dev server, Postgres and workers over the simulator, with two
+// tracked mints (one per token program) read in the same getMultipleAccounts calls as the wallets.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { getAddressDecoder } from '@solana/kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Address } from '../src/address';
+import { writeBatch } from '../src/db/checks';
+import { addWallets } from '../src/db/wallets';
+import { requestTierSweep } from '../src/tier-control';
+import { TOKEN_2022_PROGRAM_ADDRESS } from '../src/tokens';
+import type { MintSpec } from '../tools/simulator/world';
+import { type Engine, startEngine } from './helpers/engine';
+
+const WALLETS = 250;
+const USDC_LIKE: MintSpec = { address: getAddressDecoder().decode(new Uint8Array(32).fill(0xb1)), program: 'token', decimals: 6 };
+const T22: MintSpec = { address: getAddressDecoder().decode(new Uint8Array(32).fill(0xb2)), program: 'token-2022', decimals: 9 };
+const MINTS = [USDC_LIKE, T22];
+
+interface TokenRow {
+  walletId: number;
+  address: string;
+  mint: string;
+  amount: bigint;
+  onChain: boolean;
+  slot: bigint;
+}
+
+const tokenRows = (engine: Engine) =>
+  engine.sql<TokenRow[]>`
+    SELECT t.wallet_id, w.address, t.mint, t.amount, t.on_chain, t.slot
+    FROM token_balances t JOIN wallets w ON w.id = t.wallet_id ORDER BY t.wallet_id, t.mint`;
+const count = async (engine: Engine, table: 'token_changes' | 'token_balances') =>
+  Number((await engine.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM ${engine.sql(table)}`)[0]!.n);
+
+describe('token balances', () => {
+  let engine: Engine;
+  let wallets: string[];
+  let firstSweep: TokenRow[];
+
+  beforeAll(async () => {
+    engine = await startEngine({
+      simulator: { wallets: WALLETS, seed: 'tokens-e2e', mints: MINTS, missingFraction: 0.1 },
+      env: { TIER_HIGH_INTERVAL: '1s', TRACKED_MINTS: MINTS.map((m) => m.address).join(','), BATCHES_PER_CHILD: '2' },
+    });
+    wallets = engine.sim.world.addresses(0, WALLETS);
+    // An exact amount above 2^53 in the Token-2022 ATA of the first wallet.
+    await engine.sim.world.setTokenAmount(wallets[0]!, T22.address, 2n ** 53n + 1n);
+    engine.sim.world.advance(2, { changes: false });
+    await addWallets(engine.sql, wallets as Address[], 'high');
+    engine.sim.resetStats();
+  });
+  afterAll(() => engine?.stop());
+
+  it('records each mint with its program and decimals, read from chain at start', async () => {
+    const mints = await engine.sql<{ address: string; tokenProgram: string; decimals: number }[]>`
+      SELECT address, token_program, decimals FROM mints ORDER BY decimals`;
+    expect(mints).toEqual([
+      { address: USDC_LIKE.address, tokenProgram: 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA', decimals: 6 },
+      { address: T22.address, tokenProgram: TOKEN_2022_PROGRAM_ADDRESS, decimals: 9 },
+    ]);
+  });
+
+  it('reads every wallet and its 2 ATAs in exactly ceil(N × 3 / 100) calls, amounts exact, missing ATAs 0', async () => {
+    await requestTierSweep(engine.client, engine.config, 'high', 'test');
+    const progress = await engine.waitForSweeps('high', 1);
+    const calls = Math.ceil((WALLETS * 3) / 100);
+    expect(progress.lastSweep).toMatchObject({ due: WALLETS, walletsChecked: WALLETS, batchesFailed: 0, rpcCalls: calls });
+    expect(engine.sim.stats().methods).toEqual({ getMultipleAccounts: { ok: calls } });
+
+    const rows = await tokenRows(engine);
+    expect(rows).toHaveLength(WALLETS * MINTS.length);
+    let missing = 0;
+    for (const row of rows) {
+      const truth = engine.sim.world.tokenAmountAt(row.address, row.mint, row.slot);
+      if (truth === null) missing++;
+      expect({ amount: row.amount, onChain: row.onChain }).toEqual({ amount: truth ?? 0n, onChain: truth !== null });
+    }
+    expect(missing).toBeGreaterThan(0);
+    expect(rows.find((r) => r.address === wallets[0] && r.mint === T22.address)!.amount).toBe(9007199254740993n);
+    // The world's whales hold u64::MAX.
+    expect(rows.some((r) => r.amount === 2n ** 64n - 1n)).toBe(true);
+    expect(await count(engine, 'token_changes')).toBe(WALLETS * MINTS.length);
+    firstSweep = rows;
+  });
+
+  it('picks up a change, an appearance and a closed ATA on the next sweep, with history only for them', async () => {
+    const world = engine.sim.world;
+    const slot = BigInt(world.slot());
+    const present = firstSweep.filter((r) => r.onChain && r.mint === USDC_LIKE.address && r.address !== wallets[0]);
+    const absent = firstSweep.find((r) => !r.onChain)!;
+    const [changed, closed] = present;
+    await world.setTokenAmount(changed!.address, USDC_LIKE.address, 2n ** 60n + 7n);
+    await world.setTokenAmount(closed!.address, USDC_LIKE.address, null);
+    await world.setTokenAmount(absent.address, absent.mint, 5n);
+    world.advance(2, { changes: false });
+    await sleep(700); // past half the interval: every wallet is due again
+    engine.sim.resetStats();
+    await requestTierSweep(engine.client, engine.config, 'high', 'test');
+    await engine.waitForSweeps('high', 2);
+    expect(engine.sim.stats().methods).toEqual({ getMultipleAccounts: { ok: Math.ceil((WALLETS * 3) / 100) } });
+
+    const rows = await tokenRows(engine);
+    const find = (r: TokenRow) => rows.find((x) => x.walletId === r.walletId && x.mint === r.mint)!;
+    expect(find(changed!)).toMatchObject({ amount: 2n ** 60n + 7n, onChain: true });
+    expect(find(closed!)).toMatchObject({ amount: 0n, onChain: false });
+    expect(find(absent)).toMatchObject({ amount: 5n, onChain: true });
+    for (const r of [changed!, closed!, absent]) expect(find(r).slot).toBeGreaterThan(slot);
+    const unchanged = rows.filter((r) => ![changed, closed, absent].some((c) => c!.walletId === r.walletId && c!.mint === r.mint));
+    expect(unchanged.every((r) => firstSweep.some((f) => f.walletId === r.walletId && f.mint === r.mint && f.slot === r.slot && f.amount === r.amount))).toBe(true);
+
+    const history = await engine.sql<{ walletId: number; mint: string; amount: bigint; onChain: boolean; previousAmount: bigint | null }[]>`
+      SELECT wallet_id, mint, amount, on_chain, previous_amount FROM token_changes WHERE previous_amount IS NOT NULL ORDER BY wallet_id, mint`;
+    expect(history).toEqual(
+      [
+        { walletId: changed!.walletId, mint: USDC_LIKE.address, amount: 2n ** 60n + 7n, onChain: true, previousAmount: changed!.amount },
+        { walletId: closed!.walletId, mint: USDC_LIKE.address, amount: 0n, onChain: false, previousAmount: closed!.amount },
+        { walletId: absent.walletId, mint: absent.mint, amount: 5n, onChain: true, previousAmount: 0n },
+      ].sort((a, b) => a.walletId - b.walletId || a.mint.localeCompare(b.mint)),
+    );
+  });
+
+  it('writes nothing twice when a batch is replayed, nor an older read over a newer one', async () => {
+    const [batch] = await engine.sql<{ batchKey: string; fromId: number; toId: number; plannedAt: string; readAt: string; slot: bigint; walletIds: number[] }[]>`
+      SELECT batch_key, from_id, to_id, planned_at::text, read_at::text, slot, wallet_ids FROM batch_checks ORDER BY planned_at, batch_key LIMIT 1`;
+    const before = { history: await count(engine, 'token_changes'), rows: await tokenRows(engine) };
+    const ids = new Set(batch!.walletIds.map(Number));
+    // The first sweep's batch again, as it read then: its key is recorded and its slot is older.
+    const result = await writeBatch(engine.sql, {
+      batchKey: batch!.batchKey,
+      tier: 'high',
+      fromId: batch!.fromId,
+      toId: batch!.toId,
+      plannedAt: batch!.plannedAt,
+      readAt: batch!.readAt,
+      slot: batch!.slot,
+      observations: [],
+      tokens: firstSweep.filter((r) => ids.has(r.walletId)).map((r) => ({ id: r.walletId, mint: r.mint, amount: r.amount, onChain: r.onChain, slot: r.slot })),
+    });
+    expect(result).toMatchObject({ tokensChanged: 0, tokenHistoryRows: 0, recorded: false });
+    expect(await count(engine, 'token_changes')).toBe(before.history);
+    expect(await tokenRows(engine)).toEqual(before.rows);
+  });
+});
