@@ -10,6 +10,7 @@ import { addWallets } from '../src/db/wallets';
 import { requestTierSweep } from '../src/tier-control';
 import { TOKEN_2022_PROGRAM_ADDRESS } from '../src/tokens';
 import type { MintSpec } from '../tools/simulator/world';
+import { runCli } from './helpers/cli';
 import { type Engine, startEngine } from './helpers/engine';
 
 const WALLETS = 250;
@@ -140,5 +141,32 @@ describe('token balances', () => {
     expect(result).toMatchObject({ tokensChanged: 0, tokenHistoryRows: 0, recorded: false });
     expect(await count(engine, 'token_changes')).toBe(before.history);
     expect(await tokenRows(engine)).toEqual(before.rows);
+  });
+
+  it('are shown by wallets show and list: raw u64 as a decimal string, the UI amount exact from the decimals', async () => {
+    const env = { DATABASE_URL: engine.env.DATABASE_URL! };
+    const shown = await runCli(['wallets', 'show', wallets[0]!, '--json'], env);
+    expect(shown.code).toBe(0);
+    const json = JSON.parse(shown.stdout) as { tokens: { mint: string; amount: string; uiAmount: string; decimals: number; onChain: boolean; slot: string }[] };
+    const stored = (await tokenRows(engine)).filter((r) => r.address === wallets[0]);
+    expect(json.tokens).toEqual(
+      stored.map((r) => ({
+        mint: r.mint,
+        amount: r.amount.toString(),
+        uiAmount: r.mint === T22.address ? '9007199.254740993' : expect.stringMatching(/^\d+\.\d{6}$/),
+        decimals: r.mint === T22.address ? 9 : 6,
+        onChain: r.onChain,
+        slot: r.slot.toString(),
+      })),
+    );
+    const human = await runCli(['wallets', 'show', wallets[0]!], env);
+    expect(human.stdout).toMatch(new RegExp(`${T22.address}\\s+9007199\\.254740993\\s+9007199254740993\\s+9\\s`));
+    const listed = await runCli(['wallets', 'list', '--json', '--limit', '3'], env);
+    const list = JSON.parse(listed.stdout) as { wallets: { address: string; tokens: { mint: string; amount: string }[] }[] };
+    expect(list.wallets).toHaveLength(3);
+    for (const w of list.wallets) {
+      const rows = (await tokenRows(engine)).filter((r) => r.address === w.address);
+      expect(w.tokens.map((t) => [t.mint, t.amount])).toEqual(rows.map((r) => [r.mint, r.amount.toString()]));
+    }
   });
 });

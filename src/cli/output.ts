@@ -1,15 +1,18 @@
-// Text and JSON output. Lamports are bigint end to end: SOL is formatted with bigint
-// arithmetic (never a Number), and JSON carries bigints as strings.
+// Text and JSON output. Lamports and token amounts are bigint end to end: SOL and tokens are
+// formatted with bigint arithmetic (never a Number), and JSON carries bigints as strings.
 
-const LAMPORTS_PER_SOL = 1_000_000_000n;
+/** An exact decimal of a raw integer amount with all `decimals` digits: (1500000001n, 9) -> "1.500000001". */
+export function formatUnits(amount: bigint, decimals: number): string {
+  const sign = amount < 0n ? '-' : '';
+  const abs = amount < 0n ? -amount : amount;
+  if (decimals === 0) return `${sign}${abs}`;
+  const scale = 10n ** BigInt(decimals);
+  return `${sign}${abs / scale}.${(abs % scale).toString().padStart(decimals, '0')}`;
+}
 
 /** Exact SOL with all 9 decimals: 1500000001n -> "1.500000001". */
 export function formatSol(lamports: bigint): string {
-  const sign = lamports < 0n ? '-' : '';
-  const abs = lamports < 0n ? -lamports : lamports;
-  const whole = abs / LAMPORTS_PER_SOL;
-  const fraction = (abs % LAMPORTS_PER_SOL).toString().padStart(9, '0');
-  return `${sign}${whole}.${fraction}`;
+  return formatUnits(lamports, 9);
 }
 
 /** JSON with bigints as strings (exact) and Dates as ISO text, indented for people. */

@@ -1,11 +1,12 @@
 // `wallets add | remove | list | show`.
 
 import { countWallets, findWallet, listWallets, trackedTiers, walletHistory, type WalletView } from '../db/reads';
+import { type StoredToken, tokensOf } from '../db/tokens';
 import { addWallets, removeWallets } from '../db/wallets';
 import { DEFAULT_TIER, TIERS } from '../tiers';
 import { type CommandSpec, intOption, tierOption } from './args';
 import { CliError, EXIT } from './errors';
-import { formatCount, formatSol, formatTime, quote, renderFields, renderTable, toJson } from './output';
+import { formatCount, formatSol, formatTime, formatUnits, quote, renderFields, renderTable, toJson } from './output';
 import { checkAddress } from '../address';
 import { validateArguments } from './validate';
 
@@ -78,8 +79,11 @@ Exit status: 0 when done, 2 when an address is invalid, 1 when Postgres cannot b
   },
 };
 
+/** The JSON shape of a token balance: the raw u64 amount, and in whole tokens exactly. */
+const tokenJson = (t: StoredToken) => ({ mint: t.mint, amount: t.amount, uiAmount: formatUnits(t.amount, t.decimals), decimals: t.decimals, onChain: t.onChain, slot: t.slot });
+
 /** The JSON shape of a wallet: bigints become strings in toJson. */
-function walletJson(w: WalletView) {
+function walletJson(w: WalletView, tokens: readonly StoredToken[]) {
   return {
     address: w.address,
     tier: w.tier,
@@ -93,6 +97,7 @@ function walletJson(w: WalletView) {
     lastChangedAt: w.changedAt,
     invalidReason: w.invalidReason,
     addedAt: w.createdAt,
+    tokens: tokens.map(tokenJson),
   };
 }
 
@@ -134,7 +139,8 @@ cannot be reached.`,
     const sql = await ctx.db();
     const [wallets, total] = await Promise.all([listWallets(sql, { tier, setAside, limit }), countWallets(sql, { tier, setAside })]);
     if (ctx.json) {
-      ctx.io.out(toJson({ total, limit, tier: tier ?? null, wallets: wallets.map(walletJson) }));
+      const tokens = await tokensOf(sql, wallets.map((w) => w.id));
+      ctx.io.out(toJson({ total, limit, tier: tier ?? null, wallets: wallets.map((w) => walletJson(w, tokens.get(w.id) ?? [])) }));
       return EXIT.ok;
     }
     const scope = `${setAside ? 'set-aside ' : ''}wallets${tier ? ` in tier ${tier}` : ''}`;
@@ -188,10 +194,11 @@ cannot be reached.`,
     const wallet = await findWallet(sql, check.address);
     if (!wallet) throw new CliError(`not tracked: ${check.address} (add it with: balance-tracker wallets add ${check.address})`, EXIT.usage);
     const history = await walletHistory(sql, wallet.id, historyLimit);
+    const tokens = (await tokensOf(sql, [wallet.id])).get(wallet.id) ?? [];
     if (ctx.json) {
       ctx.io.out(
         toJson({
-          ...walletJson(wallet),
+          ...walletJson(wallet, tokens),
           history: history.map((h) => ({
             slot: h.slot,
             lamports: h.lamports,
@@ -224,6 +231,12 @@ cannot be reached.`,
     if (wallet.invalidReason !== null) fields.push(['set aside', `${wallet.invalidReason} (no longer checked)`]);
     ctx.io.out(renderFields(fields));
     ctx.io.out('');
+    if (tokens.length > 0) {
+      ctx.io.out('tokens (associated token accounts of the tracked mints):');
+      const rows = tokens.map((t) => [t.mint, formatUnits(t.amount, t.decimals), t.amount.toString(), String(t.decimals), t.slot.toString(), t.onChain ? '' : 'no account (0)']);
+      ctx.io.out(indent(renderTable(['MINT', 'AMOUNT', 'RAW', 'DECIMALS', 'SLOT', 'NOTE'], rows, ['left', 'right', 'right', 'right', 'right'])));
+      ctx.io.out('');
+    }
     if (history.length === 0) {
       ctx.io.out('history: no balance changes recorded');
       return EXIT.ok;
