@@ -15,7 +15,7 @@ export function retierActivities({ sql, client, config }: ActivityDeps) {
       for (const tier of TIERS) {
         intervals[tier] = tierIntervalMs(tier, await readScheduleState(client, tier), config.tierIntervalsMs);
       }
-      const budget = rpcBudget(result.tiers, intervals, config.rpcMaxRps);
+      const budget = rpcBudget(result.tiers, intervals, config.rpcMaxRps, config.trackedMints.length);
       if (!budget.fits) {
         // Through the activity logger, so the line carries the workflow and activity ids.
         Context.current().log.warn('tier sizes and intervals need more RPC than RPC_MAX_RPS allows: sweeps will fall behind', {

@@ -1,8 +1,8 @@
 // Does the tiers' size and cadence fit the RPC budget? Each tier needs one call per 100
-// wallets per interval; the sum must stay within RPC_MAX_RPS.
+// accounts (a wallet and its ATA for each tracked mint) per interval; the sum must stay within RPC_MAX_RPS.
 
-import { MAX_ACCOUNTS_PER_CALL } from './rpc/balances';
 import { TIERS, type Tier } from './tiers';
+import { callsFor } from './tokens';
 
 export interface BudgetFit {
   maxRps: number;
@@ -11,9 +11,9 @@ export interface BudgetFit {
   tiers: Record<Tier, { wallets: number; intervalMs: number; rps: number }>;
 }
 
-export function rpcBudget(wallets: Record<Tier, number>, intervalsMs: Record<Tier, number>, maxRps: number): BudgetFit {
+export function rpcBudget(wallets: Record<Tier, number>, intervalsMs: Record<Tier, number>, maxRps: number, mints = 0): BudgetFit {
   const tiers = Object.fromEntries(
-    TIERS.map((t) => [t, { wallets: wallets[t], intervalMs: intervalsMs[t], rps: Math.ceil(wallets[t] / MAX_ACCOUNTS_PER_CALL) / (intervalsMs[t] / 1000) }]),
+    TIERS.map((t) => [t, { wallets: wallets[t], intervalMs: intervalsMs[t], rps: callsFor(wallets[t], mints) / (intervalsMs[t] / 1000) }]),
   ) as BudgetFit['tiers'];
   const requiredRps = TIERS.reduce((sum, t) => sum + tiers[t].rps, 0);
   return { maxRps, requiredRps, fits: requiredRps <= maxRps, tiers };

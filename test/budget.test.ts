@@ -23,4 +23,10 @@ describe('RPC budget split', () => {
   it('counts a partial batch as a whole call', () => {
     expect(rpcBudget({ high: 1, medium: 101, low: 0 }, { high: 1_000, medium: 1_000, low: 1_000 }, 3).requiredRps).toBe(3);
   });
+
+  it('counts each tracked mint as one more account per wallet: ceil(wallets × (1 + mints) / 100) calls', () => {
+    const second = { high: 1_000, medium: 1_000, low: 1_000 };
+    expect(rpcBudget({ high: 100, medium: 101, low: 0 }, second, 10, 2).requiredRps).toBe(3 + 4);
+    expect(rpcBudget({ high: 250, medium: 0, low: 0 }, second, 10, 2).tiers.high.rps).toBe(8);
+  });
 });

@@ -100,6 +100,7 @@ export async function collectStatus(ctx: Context): Promise<Status> {
     { high: checked('high'), medium: checked('medium'), low: checked('low') },
     { high: intervalOf('high'), medium: intervalOf('medium'), low: intervalOf('low') },
     config.rpcMaxRps,
+    config.trackedMints.length,
   );
   return { cluster: await recordedCluster(sql), tiers, lastRetier: await lastRetier(sql), budget };
 }
