@@ -5,8 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getAddressDecoder } from '@solana/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
+import { findAssociatedTokenPda } from '@solana-program/token';
+import { address } from '@solana/kit';
 import { writeBatch } from '../src/db/checks';
 import { addWallets } from '../src/db/wallets';
+import { readMints } from '../src/rpc/mints';
 import { requestTierSweep } from '../src/tier-control';
 import { TOKEN_2022_PROGRAM_ADDRESS } from '../src/tokens';
 import type { MintSpec } from '../tools/simulator/world';
@@ -167,6 +170,51 @@ describe('token balances', () => {
     for (const w of list.wallets) {
       const rows = (await tokenRows(engine)).filter((r) => r.address === w.address);
       expect(w.tokens.map((t) => [t.mint, t.amount])).toEqual(rows.map((r) => [r.mint, r.amount.toString()]));
+    }
+  });
+
+  it('treats a token account owned by another program as a malformed answer: retried, never stored', async () => {
+    const target = (await tokenRows(engine)).find((r) => r.onChain && r.mint === T22.address && r.address !== wallets[0])!;
+    await engine.sim.world.setTokenAmount(target.address, T22.address, 424242n);
+    engine.sim.world.advance(2, { changes: false });
+    await sleep(700);
+    engine.sim.setKnobs({ wrongOwnerRate: 1 });
+    engine.sim.resetStats();
+    await requestTierSweep(engine.client, engine.config, 'high', 'test');
+    await sleep(1_500);
+    const during = (await tokenRows(engine)).find((r) => r.walletId === target.walletId && r.mint === T22.address)!;
+    expect(during).toEqual(target);
+    // The lying answers were served, and refused.
+    expect(engine.sim.stats().httpOutcomes.lie).toBeGreaterThan(0);
+    engine.sim.setKnobs({ wrongOwnerRate: 0 });
+    const progress = await engine.waitForSweeps('high', 3);
+    expect(progress.lastSweep).toMatchObject({ batchesFailed: 0, walletsChecked: WALLETS });
+    for (const row of await tokenRows(engine)) {
+      const truth = engine.sim.world.tokenAmountAt(row.address, row.mint, row.slot);
+      expect({ amount: row.amount, onChain: row.onChain }).toEqual({ amount: truth ?? 0n, onChain: truth !== null });
+    }
+    expect((await tokenRows(engine)).find((r) => r.walletId === target.walletId && r.mint === T22.address)!.amount).toBe(424242n);
+  });
+});
+
+describe('tracked mints', () => {
+  it('are refused when missing or not a mint, and read with their program and decimals otherwise', async () => {
+    const { startSimulator } = await import('../tools/simulator/server');
+    const sim = await startSimulator({ port: 0, slotMs: 0, wallets: 5, seed: 'mints', mints: MINTS });
+    try {
+      const rpc = { url: sim.url, commitment: 'confirmed' as const, timeoutMs: 5_000 };
+      const wallet = sim.world.addresses(0, 1)[0]!;
+      const [ata] = await findAssociatedTokenPda({ owner: address(wallet), mint: address(USDC_LIKE.address), tokenProgram: address('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA') });
+      const nowhere = getAddressDecoder().decode(new Uint8Array(32).fill(0xb3));
+      expect(await readMints(rpc, [T22.address, USDC_LIKE.address])).toEqual([
+        { address: T22.address, program: TOKEN_2022_PROGRAM_ADDRESS, decimals: 9 },
+        { address: USDC_LIKE.address, program: 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA', decimals: 6 },
+      ]);
+      await expect(readMints(rpc, [nowhere])).rejects.toThrow(`TRACKED_MINTS: ${nowhere} does not exist on this cluster`);
+      await expect(readMints(rpc, [wallet])).rejects.toThrow(/is not a mint: it is owned by 11111111111111111111111111111111/);
+      await expect(readMints(rpc, [ata])).rejects.toThrow(/is not a mint: a 165-byte account of Tokenkeg/);
+    } finally {
+      await sim.stop();
     }
   });
 });
