@@ -133,7 +133,9 @@ export function checkBatchActivities({ sql, readBalances, config, mints, ataOf }
         tokens,
       });
       // A batch another attempt already recorded was counted by that attempt.
-      if (result.recorded) recordBatch(tier, { wallets: valid.length, changed: result.changed, seconds: (performance.now() - started) / 1000 });
+      if (result.recorded) {
+        recordBatch(tier, { wallets: valid.length, changed: result.changed, tokenAccounts: tokens.length, tokensChanged: result.tokensChanged, seconds: (performance.now() - started) / 1000 });
+      }
       Context.current().log.debug('batch checked', { batchKey, wallets: valid.length, changed: result.changed, tokensChanged: result.tokensChanged });
       return {
         wallets: valid.length,

@@ -9,6 +9,7 @@ import { findAssociatedTokenPda } from '@solana-program/token';
 import { address } from '@solana/kit';
 import { writeBatch } from '../src/db/checks';
 import { addWallets } from '../src/db/wallets';
+import { registry } from '../src/metrics';
 import { readMints } from '../src/rpc/mints';
 import { requestTierSweep } from '../src/tier-control';
 import { TOKEN_2022_PROGRAM_ADDRESS } from '../src/tokens';
@@ -36,6 +37,12 @@ const tokenRows = (engine: Engine) =>
     FROM token_balances t JOIN wallets w ON w.id = t.wallet_id ORDER BY t.wallet_id, t.mint`;
 const count = async (engine: Engine, table: 'token_changes' | 'token_balances') =>
   Number((await engine.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM ${engine.sql(table)}`)[0]!.n);
+
+/** A token counter's value for tier high in this process's registry (the workers run in it). */
+async function tokenMetric(name: string): Promise<number> {
+  const metric = await registry.getSingleMetric(name)!.get();
+  return metric.values.find((v) => v.labels.tier === 'high')?.value ?? 0;
+}
 
 describe('token balances', () => {
   let engine: Engine;
@@ -85,6 +92,8 @@ describe('token balances', () => {
     // The world's whales hold u64::MAX.
     expect(rows.some((r) => r.amount === 2n ** 64n - 1n)).toBe(true);
     expect(await count(engine, 'token_changes')).toBe(WALLETS * MINTS.length);
+    expect(await tokenMetric('balance_tracker_token_accounts_checked_total')).toBe(WALLETS * MINTS.length);
+    expect(await tokenMetric('balance_tracker_token_accounts_changed_total')).toBe(WALLETS * MINTS.length);
     firstSweep = rows;
   });
 
@@ -103,6 +112,8 @@ describe('token balances', () => {
     await requestTierSweep(engine.client, engine.config, 'high', 'test');
     await engine.waitForSweeps('high', 2);
     expect(engine.sim.stats().methods).toEqual({ getMultipleAccounts: { ok: Math.ceil((WALLETS * 3) / 100) } });
+    expect(await tokenMetric('balance_tracker_token_accounts_checked_total')).toBe(2 * WALLETS * MINTS.length);
+    expect(await tokenMetric('balance_tracker_token_accounts_changed_total')).toBe(WALLETS * MINTS.length + 3);
 
     const rows = await tokenRows(engine);
     const find = (r: TokenRow) => rows.find((x) => x.walletId === r.walletId && x.mint === r.mint)!;

@@ -32,6 +32,11 @@ const rpcRequests = new Counter({
 
 const walletsChecked = tierCounter('balance_tracker_wallets_checked_total', 'Wallet balances read and recorded, by tier.');
 const walletsChanged = tierCounter('balance_tracker_wallets_changed_total', 'Checked wallets whose balance (or existence on chain) had changed, by tier.');
+const tokenAccountsChecked = tierCounter('balance_tracker_token_accounts_checked_total', "Wallets' ATAs for the tracked mints read and recorded, by tier.");
+const tokenAccountsChanged = tierCounter(
+  'balance_tracker_token_accounts_changed_total',
+  'Checked ATAs whose amount (or existence on chain) had changed, first reads included, by tier.',
+);
 const batchesFailed = tierCounter(
   'balance_tracker_batches_failed_total',
   'Batches a finished sweep counted failed (a request that can never succeed, or retried past BATCH_TIMEOUT; their wallets stay due), by tier.',
@@ -39,7 +44,7 @@ const batchesFailed = tierCounter(
 
 const batchDuration = new Histogram({
   name: 'balance_tracker_batch_duration_seconds',
-  help: 'Duration of one successful batch check (read the due wallets, one getMultipleAccounts call, one write), by tier.',
+  help: 'Duration of one successful batch check (read the due wallets, its getMultipleAccounts calls, one write), by tier.',
   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   ...PER_TIER,
 });
@@ -54,9 +59,14 @@ export function recordRpcRequest(method: string, outcome: RpcOutcome): void {
   rpcRequests.inc({ method, outcome });
 }
 
-export function recordBatch(tier: Tier, { wallets, changed, seconds }: { wallets: number; changed: number; seconds: number }): void {
+export function recordBatch(
+  tier: Tier,
+  { wallets, changed, tokenAccounts, tokensChanged, seconds }: { wallets: number; changed: number; tokenAccounts: number; tokensChanged: number; seconds: number },
+): void {
   walletsChecked.inc({ tier }, wallets);
   walletsChanged.inc({ tier }, changed);
+  tokenAccountsChecked.inc({ tier }, tokenAccounts);
+  tokenAccountsChanged.inc({ tier }, tokensChanged);
   batchDuration.observe({ tier }, seconds);
 }
 
@@ -80,6 +90,8 @@ export function startSeries(): void {
   for (const tier of TIERS) {
     walletsChecked.inc({ tier }, 0);
     walletsChanged.inc({ tier }, 0);
+    tokenAccountsChecked.inc({ tier }, 0);
+    tokenAccountsChanged.inc({ tier }, 0);
     batchesFailed.inc({ tier }, 0);
   }
 }
