@@ -175,6 +175,17 @@ describe('token balances', () => {
     );
     const human = await runCli(['wallets', 'show', wallets[0]!], env);
     expect(human.stdout).toMatch(new RegExp(`${T22.address}\\s+9007199\\.254740993\\s+9007199254740993\\s+9\\s`));
+    const status = await runCli(['status', '--json'], engine.env);
+    expect(status.code).toBe(0);
+    const { tokens } = JSON.parse(status.stdout) as { tokens: { mint: string; decimals: number; accounts: number; onChain: number; changesLastHour: number; tracked: boolean }[] };
+    const all = await tokenRows(engine);
+    expect(tokens.map(({ mint, decimals, accounts, onChain, tracked }) => ({ mint, decimals, accounts, onChain, tracked }))).toEqual(
+      [USDC_LIKE, T22]
+        .map((m) => ({ mint: m.address, decimals: m.decimals, accounts: WALLETS, onChain: all.filter((r) => r.mint === m.address && r.onChain).length, tracked: true }))
+        .sort((a, b) => (a.mint < b.mint ? -1 : 1)),
+    );
+    expect(tokens.reduce((n, t) => n + t.changesLastHour, 0)).toBe(3);
+    expect((await runCli(['status'], engine.env)).stdout).toMatch(new RegExp(`Tokens: ${T22.address} \\(Token-2022, 9 decimals\\): 250 ATAs read`));
     const listed = await runCli(['wallets', 'list', '--json', '--limit', '3'], env);
     const list = JSON.parse(listed.stdout) as { wallets: { address: string; tokens: { mint: string; amount: string }[] }[] };
     expect(list.wallets).toHaveLength(3);

@@ -7,10 +7,12 @@ import { type BudgetFit, rpcBudget } from '../budget';
 import { formatDuration } from '../duration';
 import { recordedCluster } from '../db/cluster';
 import { stalestWallets } from '../db/metrics';
+import { mintSummaries, type MintSummary } from '../db/tokens';
 import { tierCounts, type TierCounts } from '../db/reads';
 import { lastRetier, type RetierRun } from '../db/segmentation';
 import { describeTierSchedule, type ScheduleView, tierIntervalMs } from '../schedules';
 import { TIERS, type Tier, tierScheduleId, tierWorkflowId } from '../tiers';
+import { TOKEN_2022_PROGRAM_ADDRESS } from '../tokens';
 import type { SweepProgress, TierProgress } from '../../workflows/definitions';
 import type { CommandSpec } from './args';
 import { type Context, describeQueryError } from './context';
@@ -80,6 +82,8 @@ export interface Status {
   lastRetier: RetierRun | null;
   /** Do the tiers' sizes and intervals fit RPC_MAX_RPS? */
   budget: BudgetFit;
+  /** Every mint ever tracked (TRACKED_MINTS), with its ATAs read and changed. */
+  tokens: (MintSummary & { tracked: boolean })[];
 }
 
 export async function collectStatus(ctx: Context): Promise<Status> {
@@ -102,7 +106,8 @@ export async function collectStatus(ctx: Context): Promise<Status> {
     config.rpcMaxRps,
     config.trackedMints.length,
   );
-  return { cluster: await recordedCluster(sql), tiers, lastRetier: await lastRetier(sql), budget };
+  const tokens = (await mintSummaries(sql)).map((m) => ({ ...m, tracked: config.trackedMints.includes(m.mint) }));
+  return { cluster: await recordedCluster(sql), tiers, lastRetier: await lastRetier(sql), budget, tokens };
 }
 
 function collectTiers(ctx: Context, counts: Record<Tier, TierCounts>): Promise<TierStatus[]> {
@@ -203,7 +208,16 @@ function retierText(run: RetierRun | null): string {
   return `Re-tiering: last run ${run.ranAt.toISOString()} moved ${formatCount(total)} wallet${total === 1 ? '' : 's'}${detail ? ` (${detail})` : ''}; ${formatCount(run.pinned)} pinned`;
 }
 
-export function renderStatus({ cluster, tiers: statuses, lastRetier: retier, budget }: Status, now = new Date()): string {
+function tokenLines(tokens: Status['tokens']): string[] {
+  return tokens.map(
+    (t) =>
+      `Tokens: ${t.mint} (${t.program === TOKEN_2022_PROGRAM_ADDRESS ? 'Token-2022' : 'SPL Token'}, ${t.decimals} decimals): ` +
+      `${formatCount(t.accounts)} ATAs read, ${formatCount(t.onChain)} on chain, ${formatCount(t.changesLastHour)} changes in the last hour` +
+      (t.tracked ? '' : ' (no longer in TRACKED_MINTS; history kept)'),
+  );
+}
+
+export function renderStatus({ cluster, tiers: statuses, lastRetier: retier, budget, tokens }: Status, now = new Date()): string {
   const rows = statuses.map((s) => {
     const interval = s.schedule ? formatDuration(s.schedule.intervalMs) : 'no schedule';
     const paused = s.schedule ? (s.schedule.paused ? 'yes' : 'no') : '-';
@@ -241,7 +255,7 @@ export function renderStatus({ cluster, tiers: statuses, lastRetier: retier, bud
     if (s.schedule?.paused && s.schedule.note) notes.push(`${s.tier}: schedule paused: ${s.schedule.note}`);
     if (s.wallets.setAside > 0) notes.push(`${s.tier}: ${formatCount(s.wallets.setAside)} wallets set aside as invalid (balance-tracker wallets list --set-aside)`);
   }
-  const summary = [`Cluster: ${cluster ? `genesis hash ${cluster}` : 'not recorded yet (a worker records it at its first start)'}`, retierText(retier), budgetText(budget)].join('\n');
+  const summary = [`Cluster: ${cluster ? `genesis hash ${cluster}` : 'not recorded yet (a worker records it at its first start)'}`, retierText(retier), budgetText(budget), ...tokenLines(tokens)].join('\n');
   return notes.length ? `${table}\n\n${summary}\n\n${notes.join('\n')}` : `${table}\n\n${summary}`;
 }
 

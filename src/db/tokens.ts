@@ -33,3 +33,27 @@ export async function tokensOf(sql: Sql, walletIds: readonly WalletId[]): Promis
   for (const { walletId, ...token } of rows) byWallet.set(walletId, [...(byWallet.get(walletId) ?? []), token]);
   return byWallet;
 }
+
+export interface MintSummary {
+  mint: string;
+  program: string;
+  decimals: number;
+  /** Wallets whose ATA for the mint has been read. */
+  accounts: number;
+  /** Of those, the ATAs that exist. */
+  onChain: number;
+  /** Observed changes (first reads not counted) in the last hour. */
+  changesLastHour: number;
+}
+
+/** Every mint ever tracked, with how many ATAs were read and changed. */
+export async function mintSummaries(sql: Sql): Promise<MintSummary[]> {
+  return sql<MintSummary[]>`
+    SELECT m.address AS mint, m.token_program AS program, m.decimals,
+           coalesce(b.accounts, 0)::int AS accounts, coalesce(b.on_chain, 0)::int AS on_chain,
+           (SELECT count(*)::int FROM token_changes c
+            WHERE c.mint = m.address AND c.previous_amount IS NOT NULL AND c.observed_at > now() - interval '1 hour') AS changes_last_hour
+    FROM mints m
+    LEFT JOIN (SELECT mint, count(*) AS accounts, count(*) FILTER (WHERE on_chain) AS on_chain FROM token_balances GROUP BY mint) b ON b.mint = m.address
+    ORDER BY m.address`;
+}
