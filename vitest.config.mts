@@ -22,6 +22,9 @@ export default defineConfig({
   test: {
     // The forks pool: the Temporal SDK has memory problems under worker threads.
     pool: 'forks',
+    // Stack files run side by side (each has its own Temporal namespace, task queues and databases):
+    // most of their time is waiting for schedules, paced RPC and outages, not CPU.
+    maxWorkers: 3,
     testTimeout: 120_000,
     hookTimeout: 180_000,
     projects: [
@@ -34,8 +37,6 @@ export default defineConfig({
           exclude: UNIT_TESTS,
           // One dev server and one Postgres for the whole run (parallel createLocal() calls race).
           globalSetup: ['test/global-setup.ts'],
-          // Files share one Temporal namespace and a 2-core machine: run them one at a time.
-          fileParallelism: false,
         },
       },
     ],

@@ -292,7 +292,7 @@ export function rpcRetries(stats: SimulatorStats, batches: number): number {
 }
 
 /**
- * Workflows of one engine (its task queue: test files share the namespace, and a finished
+ * Workflows of one engine (its task queue: a file's tests share its namespace, and a finished
  * test's workflows are terminated) that ended badly: failed, timed out or terminated.
  */
 export async function unhealthyWorkflows(client: Client, taskQueue: string): Promise<string[]> {
