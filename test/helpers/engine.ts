@@ -10,14 +10,13 @@ import { connect, type Sql } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../tools/simulator/server';
 import { type Tier, tierWorkflowId } from '../../src/tiers';
-import { bundleWorkflows, createWorkers, installRuntime, type WorkerSet } from '../../src/worker';
+import { createWorkers, installRuntime, type WorkerSet } from '../../src/worker';
 import { progressQuery, type TierProgress } from '../../workflows/definitions';
 import { freshDatabase } from './database';
 import { resetNamespace, testNamespace } from './temporal';
 
-let bundle: Promise<WorkflowBundle> | undefined;
-/** Bundling workflows takes seconds; one bundle serves every worker of a test file. */
-export const sharedBundle = (): Promise<WorkflowBundle> => (bundle ??= bundleWorkflows());
+/** The run's workflow bundle (test/global-setup.ts makes it once: bundling takes seconds of CPU). */
+export const sharedBundle = (): WorkflowBundle => ({ code: inject('workflowBundleCode') });
 
 export interface Engine {
   config: Config;
@@ -81,7 +80,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     sim,
     client,
     async startWorkers() {
-      workers = await createWorkers({ config, sql, client, connection, workflowBundle: await sharedBundle() });
+      workers = await createWorkers({ config, sql, client, connection, workflowBundle: sharedBundle() });
       running = workers.run();
     },
     async stopWorkers() {
