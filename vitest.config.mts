@@ -1,4 +1,6 @@
+import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * The unit project: tests that need no Temporal server and no Postgres (`npm run test:unit`,
@@ -18,6 +20,31 @@ export const UNIT_TESTS = [
   'test/replay/**/*.test.ts',
 ];
 
+/**
+ * Stack files that take minutes, mostly waiting (outages, start-to-close timeouts, paced sweeps,
+ * thousands of children): started first, so the shorter files fill the other workers around
+ * them. Vitest would order by the durations of the last run, and a fresh clone has none.
+ */
+const LONG_TESTS = [
+  'test/reliability/worker-kill.test.ts',
+  'test/reliability/rpc-faults.test.ts',
+  'test/reliability/postgres-outage.test.ts',
+  'test/workflows/sweep-scale.test.ts',
+  'test/cluster/workers.test.ts',
+  'test/cli.test.ts',
+];
+
+class LongTestsFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (file: TestSpecification) => {
+      const i = LONG_TESTS.indexOf(relative(file.project.config.root, file.moduleId));
+      return i < 0 ? LONG_TESTS.length : i;
+    };
+    // A stable sort: the rest keep vitest's order.
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
+
 export default defineConfig({
   test: {
     // The forks pool: the Temporal SDK has memory problems under worker threads.
@@ -25,6 +52,7 @@ export default defineConfig({
     // Stack files run side by side (each has its own Temporal namespace, task queues and databases):
     // most of their time is waiting for schedules, paced RPC and outages, not CPU.
     maxWorkers: 3,
+    sequence: { sequencer: LongTestsFirst },
     testTimeout: 120_000,
     hookTimeout: 180_000,
     projects: [
