@@ -34,6 +34,14 @@ const LONG_TESTS = [
   'test/cli.test.ts',
 ];
 
+/**
+ * Stack files whose assertions a starved CPU can break, whatever the code does: exactly one
+ * successful read per batch (engine-faults), a 429 provoked by the request rate (secrets), a
+ * requested sweep not overtaken by a scheduled one (hostile-input). They run one at a time,
+ * after the parallel files.
+ */
+const SERIAL_TESTS = ['test/engine-faults.test.ts', 'test/reliability/hostile-input.test.ts', 'test/reliability/secrets.test.ts'];
+
 class LongTestsFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (file: TestSpecification) => {
@@ -62,10 +70,14 @@ export default defineConfig({
         test: {
           name: 'stack',
           include: ['test/**/*.test.ts'],
-          exclude: UNIT_TESTS,
+          exclude: [...UNIT_TESTS, ...SERIAL_TESTS],
           // One dev server and one Postgres for the whole run (parallel createLocal() calls race).
           globalSetup: ['test/global-setup.ts'],
         },
+      },
+      {
+        extends: true,
+        test: { name: 'stack-serial', include: SERIAL_TESTS, globalSetup: ['test/global-setup.ts'], fileParallelism: false },
       },
     ],
   },
