@@ -17,6 +17,7 @@ export const UNIT_TESTS = [
   'test/redact.test.ts',
   'test/rpc.test.ts',
   'test/simulator.test.ts',
+  'test/simulator-tokens.test.ts',
   'test/replay/**/*.test.ts',
 ];
 
@@ -41,6 +42,12 @@ const LONG_TESTS = [
  * after the parallel files.
  */
 const SERIAL_TESTS = ['test/engine-faults.test.ts', 'test/reliability/hostile-input.test.ts', 'test/reliability/secrets.test.ts'];
+
+/**
+ * dist/ built first (the CLI the tests run); one dev server and one Postgres for the whole run
+ * (parallel createLocal() calls race). Each stack project runs it: a second build finds nothing to do.
+ */
+const STACK_SETUP = ['test/build.ts', 'test/global-setup.ts'];
 
 class LongTestsFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -71,13 +78,12 @@ export default defineConfig({
           name: 'stack',
           include: ['test/**/*.test.ts'],
           exclude: [...UNIT_TESTS, ...SERIAL_TESTS],
-          // One dev server and one Postgres for the whole run (parallel createLocal() calls race).
-          globalSetup: ['test/global-setup.ts'],
+          globalSetup: STACK_SETUP,
         },
       },
       {
         extends: true,
-        test: { name: 'stack-serial', include: SERIAL_TESTS, globalSetup: ['test/global-setup.ts'], fileParallelism: false },
+        test: { name: 'stack-serial', include: SERIAL_TESTS, globalSetup: STACK_SETUP, fileParallelism: false },
       },
     ],
   },

@@ -9,12 +9,10 @@ import { recordBatch } from '../src/metrics';
 import { RpcFailure } from '../src/rpc/balances';
 import { createPacer } from '../src/rpc/pacer';
 import { TIER_PRIORITY } from '../src/tiers';
-import type { ChildRange } from './sweep';
+import type { SweepRange } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
 
-export interface CheckBatchInput extends ChildRange {
-  /** The sweep's plan instant: the batch row records it. */
-  plannedAt: string;
+export interface CheckBatchInput extends SweepRange {
   /** Unique per sweep, child and batch: a replayed write of the same batch is a no-op. */
   batchKey: string;
 }
@@ -56,15 +54,15 @@ export function toApplicationFailure(failure: RpcFailure): ApplicationFailure {
 export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps) {
   const pace = createPacer(config.rpcMaxRps);
   return {
-    async checkBatch(input: CheckBatchInput): Promise<CheckBatchResult> {
+    async checkBatch({ sweep: { tier, cutoff, plannedAt }, fromId, toId, batchKey }: CheckBatchInput): Promise<CheckBatchResult> {
       const started = performance.now();
-      const { readAt, wallets, minContextSlot } = await readBatch(sql, input);
+      const { readAt, wallets, minContextSlot } = await readBatch(sql, { tier, cutoff, fromId, toId });
       const empty: CheckBatchResult = { wallets: 0, changed: 0, historyRows: 0, stale: 0, setAside: 0, rpcCalls: 0, slot: null };
       if (wallets.length === 0) {
         // Nothing due: an earlier attempt already wrote this batch (and its completion was lost to
         // a timeout or a dead worker: report what it wrote, so progress counts every wallet
         // checked), or the wallets moved away.
-        const earlier = await recordedBatch(sql, input.batchKey);
+        const earlier = await recordedBatch(sql, batchKey);
         if (!earlier) return empty;
         return { ...empty, wallets: earlier.wallets, changed: earlier.changed, historyRows: earlier.changed, rpcCalls: 1, slot: earlier.slot.toString() };
       }
@@ -82,7 +80,7 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
       // call late, bunched with others: it gives its turn back and retries through the limiter.
       // So does one whose turn in this process's pacer is too far away.
       const held = performance.now() - started;
-      if (held > MAX_CALL_DELAY_MS || !(await pace(MAX_CALL_DELAY_MS - held, TIER_PRIORITY[input.tier]))) {
+      if (held > MAX_CALL_DELAY_MS || !(await pace(MAX_CALL_DELAY_MS - held, TIER_PRIORITY[tier]))) {
         // Not a fault, so no growing backoff: the attempt only queues again for a turn.
         throw ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget', nextRetryDelay: TURN_RETRY_DELAY });
       }
@@ -95,18 +93,18 @@ export function checkBatchActivities({ sql, readBalances, config }: ActivityDeps
         throw error;
       }
       const result = await writeBatch(sql, {
-        batchKey: input.batchKey,
-        tier: input.tier,
-        fromId: input.fromId,
-        toId: input.toId,
-        plannedAt: input.plannedAt,
+        batchKey,
+        tier,
+        fromId,
+        toId,
+        plannedAt,
         readAt,
         slot: read.slot,
         observations: valid.map((w, i) => ({ id: w.id, lamports: read.balances[i]!.lamports, onChain: read.balances[i]!.onChain })),
       });
       // A batch another attempt already recorded was counted by that attempt.
-      if (result.recorded) recordBatch(input.tier, { wallets: valid.length, changed: result.changed, seconds: (performance.now() - started) / 1000 });
-      Context.current().log.debug('batch checked', { batchKey: input.batchKey, wallets: valid.length, changed: result.changed });
+      if (result.recorded) recordBatch(tier, { wallets: valid.length, changed: result.changed, seconds: (performance.now() - started) / 1000 });
+      Context.current().log.debug('batch checked', { batchKey, wallets: valid.length, changed: result.changed });
       return {
         wallets: valid.length,
         changed: result.changed,

@@ -4,19 +4,14 @@
 
 import { Context } from '@temporalio/activity';
 import { dueRanges, type IdRange, MAX_BATCH, pruneChecks, sweepClock } from '../src/db/checks';
+import type { WalletId } from '../src/db/types';
 import { BATCH_TIMEOUT_MIN_MS } from '../src/config';
 import { log } from '../src/log';
 import { recordSweep } from '../src/metrics';
 import { readScheduleState } from '../src/schedules';
 import type { Tier } from '../src/tiers';
+import type { SweepContext, SweepRange } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
-
-export interface ChildRange {
-  tier: Tier;
-  cutoff: string;
-  fromId: number;
-  toId: number;
-}
 
 /** Up to `pageSize` child ranges after a cursor id, and what is still due from the cursor on. */
 export interface SweepPage {
@@ -28,29 +23,19 @@ export interface SweepPage {
 }
 
 export interface PageRequest {
-  tier: Tier;
-  cutoff: string;
+  sweep: SweepContext;
   /** Ranges start after this wallet id (0: from the first). */
-  afterId: number;
+  afterId: WalletId;
   pageSize: number;
 }
 
-/** What every child of one sweep is given: fixed at the plan, carried across continue-as-new. */
-export interface SweepSettings {
-  /** Batches of sweeps planned before this instant no longer count; every batch of the sweep uses the same one. */
-  cutoff: string;
-  /** When this sweep was planned: its batches record it. */
-  plannedAt: string;
+export interface SweepPlan {
+  /** What the sweep's children and batches are given. */
+  sweep: SweepContext;
+  /** The tier's interval (its schedule's, else the configured one): what made the cutoff. */
   intervalMs: number;
-  /** Worker settings, read at each sweep so a redeploy with new values takes effect. */
+  /** Children in flight at once (SWEEP_CONCURRENCY), read at each plan so a redeploy with a new value takes effect. */
   sweepConcurrency: number;
-  batchWindow: number;
-  /** How long one batch may keep retrying before the sweep counts it failed (BATCH_TIMEOUT). */
-  batchTimeoutMs: number;
-  rpcTaskQueue: string;
-}
-
-export interface SweepPlan extends SweepSettings {
   paused: boolean | null;
   firstPage: SweepPage;
 }
@@ -71,38 +56,38 @@ export interface SweepSummary {
 export function sweepActivities({ sql, client, config }: ActivityDeps) {
   const childSize = MAX_BATCH * config.batchesPerChild;
 
-  async function page({ tier, cutoff, afterId, pageSize }: PageRequest): Promise<SweepPage> {
-    const ranges = await dueRanges(sql, { tier, cutoff, size: childSize, within: { fromId: afterId + 1, toId: Number.MAX_SAFE_INTEGER } });
+  async function page({ sweep, afterId, pageSize }: PageRequest): Promise<SweepPage> {
+    const ranges = await dueRanges(sql, { tier: sweep.tier, cutoff: sweep.cutoff, size: childSize, within: { fromId: afterId + 1, toId: Number.MAX_SAFE_INTEGER } });
     return { children: ranges.slice(0, pageSize), due: ranges.reduce((sum, c) => sum + c.wallets, 0), childrenLeft: ranges.length };
   }
 
   return {
-    async planSweep({ tier, pageSize }: { tier: Tier; pageSize: number }): Promise<SweepPlan> {
+    /** Fixes a sweep's clock and settings (its context) and plans its first page. */
+    async planSweep({ tier, sweepId, pageSize }: { tier: Tier; sweepId: string; pageSize: number }): Promise<SweepPlan> {
       const schedule = await readScheduleState(client, tier);
       // The schedule is the source of truth for the cadence: an operator may have changed it.
       const intervalMs = schedule?.intervalMs ?? config.tierIntervalsMs[tier];
       const { plannedAt, cutoff } = await sweepClock(sql, intervalMs);
       const pruned = await pruneChecks(sql, tier, intervalMs);
       if (pruned > 0) Context.current().log.debug('pruned old batch checks', { tier, pruned });
-      return {
+      const sweep: SweepContext = {
+        tier,
+        sweepId,
         cutoff,
         plannedAt,
-        intervalMs,
-        paused: schedule?.paused ?? null,
-        sweepConcurrency: config.sweepConcurrency,
         batchWindow: config.batchWindow,
         batchTimeoutMs: config.batchTimeoutMs ?? Math.max(intervalMs, BATCH_TIMEOUT_MIN_MS),
         rpcTaskQueue: config.temporal.rpcTaskQueue,
-        firstPage: await page({ tier, cutoff, afterId: 0, pageSize }),
       };
+      return { sweep, intervalMs, sweepConcurrency: config.sweepConcurrency, paused: schedule?.paused ?? null, firstPage: await page({ sweep, afterId: 0, pageSize }) };
     },
 
     /** The next page of a sweep's child ranges. */
     planSweepPage: page,
 
     /** Cuts one child's range into batches of up to 100 due wallets. */
-    async planBatches({ tier, cutoff, fromId, toId }: ChildRange): Promise<IdRange[]> {
-      return dueRanges(sql, { tier, cutoff, size: MAX_BATCH, within: { fromId, toId } });
+    async planBatches({ sweep, fromId, toId }: SweepRange): Promise<IdRange[]> {
+      return dueRanges(sql, { tier: sweep.tier, cutoff: sweep.cutoff, size: MAX_BATCH, within: { fromId, toId } });
     },
 
     /** One info line per finished sweep, and its failed batches counted in the metrics. */

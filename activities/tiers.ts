@@ -1,15 +1,13 @@
 // Tier bookkeeping the tier workflow delegates: moving wallets, reading its schedule,
 // and (for schedule ticks) waking the tier workflow.
 
-import { checkAddress } from '../src/address';
+import type { Address } from '../src/address';
 import { moveWallets } from '../src/db/wallets';
 import { readScheduleState, type ScheduleState } from '../src/schedules';
 import { requestTierSweep } from '../src/tier-control';
 import type { Tier } from '../src/tiers';
+import { PROMOTION_EXAMPLES } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
-
-/** How many examples of untracked addresses a move reports; the counts are exact. */
-export const MOVE_EXAMPLES = 20;
 
 /** What a move did, in counts: whole address lists would grow the tier workflow's history by megabytes per signal. */
 export interface TierMoveSummary {
@@ -21,15 +19,11 @@ export interface TierMoveSummary {
 
 export function tierActivities({ sql, client, config }: ActivityDeps) {
   return {
-    /** Addresses were validated by the workflow; they are checked again here because this is the write. */
-    async moveWallets({ addresses, tier }: { addresses: string[]; tier: Tier }): Promise<TierMoveSummary> {
-      const valid = addresses.flatMap((a) => {
-        const check = checkAddress(a);
-        return check.ok ? [check.address] : [];
-      });
+    /** The tier workflow checked the addresses (workflows/promotion.ts). */
+    async moveWallets({ addresses, tier }: { addresses: Address[]; tier: Tier }): Promise<TierMoveSummary> {
       // A manual promotion: pinned, so re-tiering does not undo it at once.
-      const move = await moveWallets(sql, valid, tier, { pinMs: config.segmentation.pinMs });
-      return { moved: move.moved.length, unchanged: move.unchanged.length, unknown: move.unknown.length, unknownExamples: move.unknown.slice(0, MOVE_EXAMPLES) };
+      const move = await moveWallets(sql, addresses, tier, { pinMs: config.segmentation.pinMs });
+      return { moved: move.moved.length, unchanged: move.unchanged.length, unknown: move.unknown.length, unknownExamples: move.unknown.slice(0, PROMOTION_EXAMPLES) };
     },
 
     async readSchedule({ tier }: { tier: Tier }): Promise<ScheduleState | null> {

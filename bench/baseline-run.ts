@@ -86,10 +86,10 @@ export async function runBaseline(kind: BaselineKind, params: BenchParams, logDi
     const c3 = stopped.counters;
 
     const until = stopped.at;
-    const rows = await db.sql<{ wallet_address: string; lamports: string; at: Date }[]>`
-      SELECT wallet_address, balance_lamports::text AS lamports, timestamp AS at
+    const rows = await db.sql<{ walletAddress: string; lamports: bigint; at: Date }[]>`
+      SELECT wallet_address, balance_lamports AS lamports, timestamp AS at
       FROM ${db.sql(tables.history)} WHERE timestamp >= ${new Date(steadyResult.startedAt)}`;
-    const writes: StoredWrite[] = rows.map((r) => ({ address: r.wallet_address, at: r.at.getTime(), lamports: BigInt(r.lamports) }));
+    const writes: StoredWrite[] = rows.map((r) => ({ address: r.walletAddress, at: r.at.getTime(), lamports: r.lamports }));
     const { changes, freshness } = worldFreshness(world, writes, {
       from: steadyResult.startedAt,
       until,

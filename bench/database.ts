@@ -7,7 +7,6 @@
 // transactions that wrote them.
 
 import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { connect, type Sql } from '../src/db/client';
 import { dropDatabase, ensureDatabase } from '../tools/stack/postgres';
 
@@ -54,7 +53,7 @@ export async function createRunDatabase(run: string): Promise<RunDatabase> {
   };
 }
 
-export async function walPosition(sql: postgres.Sql | postgres.ReservedSql): Promise<string> {
+export async function walPosition(sql: Sql): Promise<string> {
   const [row] = await sql<{ lsn: string }[]>`SELECT pg_current_wal_lsn()::text AS lsn`;
   return row!.lsn;
 }
@@ -105,25 +104,25 @@ export interface WalMeasure {
 }
 
 /** WAL written for the database between two positions; reads the WAL itself, so call it soon after. */
-export async function walBetween(sql: postgres.Sql | postgres.ReservedSql, oid: number, from: string, to: string): Promise<WalMeasure> {
-  const [diff] = await sql<{ bytes: string }[]>`SELECT pg_wal_lsn_diff(${to}::pg_lsn, ${from}::pg_lsn)::text AS bytes`;
-  if (Number(diff!.bytes) <= 0) return { bytes: 0, records: 0, fpiBytes: 0, clusterBytes: 0 };
+export async function walBetween(sql: Sql, oid: number, from: string, to: string): Promise<WalMeasure> {
+  const [diff] = await sql<{ bytes: bigint }[]>`SELECT pg_wal_lsn_diff(${to}::pg_lsn, ${from}::pg_lsn) AS bytes`;
+  if (diff!.bytes <= 0n) return { bytes: 0, records: 0, fpiBytes: 0, clusterBytes: 0 };
   // pg_walinspect reads only flushed WAL.
   await waitFlushed(sql, to);
   const pattern = `% rel %/${oid}/%`;
-  const [row] = await sql<{ bytes: string | null; records: string; fpi: string | null; cluster: string }[]>`
+  const [row] = await sql<{ bytes: bigint | null; records: bigint; fpi: bigint | null; cluster: bigint }[]>`
     WITH r AS (
       SELECT xid, record_length, fpi_length, block_ref FROM pg_get_wal_records_info(${from}::pg_lsn, ${to}::pg_lsn)
     ),
     mine AS (SELECT DISTINCT xid FROM r WHERE block_ref LIKE ${pattern} AND xid <> '0')
     SELECT sum(record_length) AS bytes, count(*) AS records, sum(fpi_length) AS fpi,
-           pg_wal_lsn_diff(${to}::pg_lsn, ${from}::pg_lsn)::text AS cluster
+           pg_wal_lsn_diff(${to}::pg_lsn, ${from}::pg_lsn) AS cluster
     FROM r WHERE block_ref LIKE ${pattern} OR xid IN (SELECT xid FROM mine)`;
   return { bytes: Number(row!.bytes ?? 0), records: Number(row!.records), fpiBytes: Number(row!.fpi ?? 0), clusterBytes: Number(row!.cluster) };
 }
 
 /** Waits until the WAL up to `lsn` is flushed, so pg_walinspect may read it. */
-export async function waitFlushed(sql: postgres.Sql | postgres.ReservedSql, lsn: string): Promise<void> {
+export async function waitFlushed(sql: Sql, lsn: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const [row] = await sql<{ ok: boolean }[]>`SELECT pg_current_wal_flush_lsn() >= ${lsn}::pg_lsn AS ok`;
     if (row!.ok) return;
@@ -143,11 +142,11 @@ export interface TableWrites {
  * connections are closed.
  */
 export async function tableWrites(url: string): Promise<Record<string, TableWrites>> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const sql = connect(url, { max: 1, appName: 'balance-tracker-bench' });
   try {
     await sql`SELECT pg_stat_clear_snapshot()`;
-    const rows = await sql<{ relname: string; ins: string; upd: string; del: string }[]>`
-      SELECT relname, n_tup_ins::text AS ins, n_tup_upd::text AS upd, n_tup_del::text AS del FROM pg_stat_user_tables ORDER BY relname`;
+    const rows = await sql<{ relname: string; ins: bigint; upd: bigint; del: bigint }[]>`
+      SELECT relname, n_tup_ins AS ins, n_tup_upd AS upd, n_tup_del AS del FROM pg_stat_user_tables ORDER BY relname`;
     return Object.fromEntries(rows.map((r) => [r.relname, { inserted: Number(r.ins), updated: Number(r.upd), deleted: Number(r.del) }]));
   } finally {
     await sql.end({ timeout: 5 });
@@ -158,10 +157,10 @@ export async function tableWrites(url: string): Promise<Record<string, TableWrit
 export async function waitIdle(sql: Sql, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [row] = await sql<{ n: string }[]>`
-      SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+    const [row] = await sql<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
         AND application_name <> 'balance-tracker-bench'`;
-    if (Number(row!.n) === 0 || Date.now() > deadline) return;
+    if (row!.n === 0n || Date.now() > deadline) return;
     await new Promise((r) => setTimeout(r, 200));
   }
 }

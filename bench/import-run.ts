@@ -54,8 +54,8 @@ export async function measureImport(lines: number, seed: string, tmpDir: string,
     const seconds = (performance.now() - started) / 1000;
     const usage = monitor.summary();
     monitor.stop();
-    const [row] = await db.sql<{ n: string }[]>`SELECT count(*)::text AS n FROM wallets`.catch(() => [{ n: '0' }]);
-    const wallets = Number(row!.n);
+    const [row] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM wallets`.catch(() => [{ n: 0 }]);
+    const wallets = row!.n;
     return {
       lines,
       measured: true,

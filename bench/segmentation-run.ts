@@ -243,7 +243,7 @@ export async function runSegmentation(
         : null;
       const retier = on ? await retierFigures(client) : null;
       const sweeps = await sweepsByTier(db.sql, phase.startedAt, until, inProgress);
-      const [deadlockRow] = await db.sql<{ n: string }[]>`SELECT deadlocks::text AS n FROM pg_stat_database WHERE datname = current_database()`;
+      const [deadlockRow] = await db.sql<{ n: bigint }[]>`SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()`;
       await stopTrackerWorker(worker);
 
       const settings = {
@@ -294,10 +294,10 @@ export async function runSegmentation(
 }
 
 async function tierSizes(sql: Sql, busy: Set<string>): Promise<{ tiers: Record<Tier, number>; busyByTier: Record<Tier, number> }> {
-  const all = await sql<{ tier: Tier; n: string }[]>`SELECT tier, count(*)::text AS n FROM wallets GROUP BY tier`;
-  const mine = await sql<{ tier: Tier; n: string }[]>`SELECT tier, count(*)::text AS n FROM wallets WHERE address = ANY(${[...busy]}::text[]) GROUP BY tier`;
-  const byTier = (rows: { tier: Tier; n: string }[]): Record<Tier, number> =>
-    Object.fromEntries(TIERS.map((t) => [t, Number(rows.find((r) => r.tier === t)?.n ?? 0)])) as Record<Tier, number>;
+  const all = await sql<{ tier: Tier; n: number }[]>`SELECT tier, count(*)::int AS n FROM wallets GROUP BY tier`;
+  const mine = await sql<{ tier: Tier; n: number }[]>`SELECT tier, count(*)::int AS n FROM wallets WHERE address = ANY(${[...busy]}::text[]) GROUP BY tier`;
+  const byTier = (rows: { tier: Tier; n: number }[]): Record<Tier, number> =>
+    Object.fromEntries(TIERS.map((t) => [t, rows.find((r) => r.tier === t)?.n ?? 0])) as Record<Tier, number>;
   return { tiers: byTier(all), busyByTier: byTier(mine) };
 }
 
@@ -318,17 +318,17 @@ async function sweepsInProgress(client: Client, at: number): Promise<Record<Tier
 
 /** Sweeps that wrote batches in the window, per tier, from the batches' own records. */
 async function sweepsByTier(sql: Sql, from: number, until: number, inProgress: Record<Tier, TierSweeps['runningAtEnd']>): Promise<Record<Tier, TierSweeps>> {
-  const rows = await sql<{ tier: Tier; first_read: Date; last_write: Date; wallets: string }[]>`
-    SELECT tier, min(read_at) AS first_read, max(checked_at) AS last_write, sum(wallets)::text AS wallets
+  const rows = await sql<{ tier: Tier; firstRead: Date; lastWrite: Date; wallets: bigint }[]>`
+    SELECT tier, min(read_at) AS first_read, max(checked_at) AS last_write, sum(wallets) AS wallets
     FROM batch_checks WHERE checked_at BETWEEN ${new Date(from)} AND ${new Date(until)}
     GROUP BY tier, split_part(batch_key, '/', 1)
     ORDER BY min(read_at)`;
   return Object.fromEntries(
     TIERS.map((tier) => {
       const mine = rows.filter((r) => r.tier === tier);
-      const starts = mine.map((r) => r.first_read.getTime());
+      const starts = mine.map((r) => r.firstRead.getTime());
       const periods = starts.slice(1).map((t, i) => (t - starts[i]!) / 1000);
-      const durations = mine.map((r) => (r.last_write.getTime() - r.first_read.getTime()) / 1000);
+      const durations = mine.map((r) => (r.lastWrite.getTime() - r.firstRead.getTime()) / 1000);
       return [
         tier,
         {

@@ -154,11 +154,11 @@ export async function stopTrackerWorker({ child, monitor }: { child: TrackerWork
 
 /** The balances the service stored from `from` to `until`: its history rows, each with the slot it was read at. */
 export async function storedWrites(sql: Sql, from: number, until: number): Promise<StoredWrite[]> {
-  const history = await sql<{ address: string; lamports: string; slot: string; at: Date }[]>`
-    SELECT w.address, bc.lamports::text AS lamports, bc.slot::text AS slot, bc.observed_at AS at
+  const history = await sql<{ address: string; lamports: bigint; slot: bigint; at: Date }[]>`
+    SELECT w.address, bc.lamports, bc.slot, bc.observed_at AS at
     FROM balance_changes bc JOIN wallets w ON w.id = bc.wallet_id
     WHERE bc.observed_at >= ${new Date(from)} AND bc.observed_at <= ${new Date(until)}`;
-  return history.map((r) => ({ address: r.address, at: r.at.getTime(), lamports: BigInt(r.lamports), slot: Number(r.slot) }));
+  return history.map((r) => ({ address: r.address, at: r.at.getTime(), lamports: r.lamports, slot: Number(r.slot) }));
 }
 
 const ENGINE_DIRS = ['src', 'workflows', 'activities'];

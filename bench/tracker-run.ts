@@ -94,12 +94,12 @@ export async function runTracker(params: BenchParams, ctx: TrackerContext, say: 
       const steadySweeps: SteadySweep[] = [];
       for (const { tier, sweep: s } of [...seen.values()].sort((a, b) => a.sweep.startedAt.localeCompare(b.sweep.startedAt))) {
         if (Date.parse(s.finishedAt!) > until) continue;
-        const [row] = await db.sql<{ batches: string; history: string }[]>`
-          SELECT (SELECT count(*) FROM batch_checks WHERE batch_key LIKE ${`${s.sweepId}/%`})::text AS batches,
-                 (SELECT count(*) FROM balance_changes bc JOIN wallets w ON w.id = bc.wallet_id
-                   WHERE w.tier = ${tier} AND bc.observed_at BETWEEN ${new Date(Date.parse(s.startedAt) - 1000)} AND ${new Date(Date.parse(s.finishedAt!) + 1000)})::text AS history`;
+        const [row] = await db.sql<{ batches: number; history: number }[]>`
+          SELECT (SELECT count(*)::int FROM batch_checks WHERE batch_key LIKE ${`${s.sweepId}/%`}) AS batches,
+                 (SELECT count(*)::int FROM balance_changes bc JOIN wallets w ON w.id = bc.wallet_id
+                   WHERE w.tier = ${tier} AND bc.observed_at BETWEEN ${new Date(Date.parse(s.startedAt) - 1000)} AND ${new Date(Date.parse(s.finishedAt!) + 1000)}) AS history`;
         // Each changed wallet: its row updated and a history row; each batch: one batch_checks row.
-        const rowsWritten = Number(row!.batches) + 2 * Number(row!.history);
+        const rowsWritten = row!.batches + 2 * row!.history;
         steadySweeps.push({
           tier,
           sweepId: s.sweepId,
@@ -160,16 +160,15 @@ export async function runTracker(params: BenchParams, ctx: TrackerContext, say: 
 
 /** Rows the tracker wrote in a window: batch_checks and history inserts, and one wallet-row update per history row. */
 async function rowCounts(sql: Sql, from: Date, to: Date): Promise<{ inserted: number; updated: number; total: number }> {
-  const [row] = await sql<{ batches: string; history: string }[]>`
-    SELECT (SELECT count(*) FROM batch_checks WHERE checked_at BETWEEN ${from} AND ${to})::text AS batches,
-           (SELECT count(*) FROM balance_changes WHERE observed_at BETWEEN ${from} AND ${to})::text AS history`;
-  const batches = Number(row!.batches);
-  const history = Number(row!.history);
+  const [row] = await sql<{ batches: number; history: number }[]>`
+    SELECT (SELECT count(*)::int FROM batch_checks WHERE checked_at BETWEEN ${from} AND ${to}) AS batches,
+           (SELECT count(*)::int FROM balance_changes WHERE observed_at BETWEEN ${from} AND ${to}) AS history`;
+  const { batches, history } = row!;
   return { inserted: batches + history, updated: history, total: batches + 2 * history };
 }
 
 async function walletsCheckedBetween(sql: Sql, from: Date, to: Date): Promise<number> {
-  const [row] = await sql<{ n: string | null }[]>`
-    SELECT sum(wallets)::text AS n FROM batch_checks WHERE checked_at BETWEEN ${from} AND ${to}`;
+  const [row] = await sql<{ n: bigint | null }[]>`
+    SELECT sum(wallets) AS n FROM batch_checks WHERE checked_at BETWEEN ${from} AND ${to}`;
   return Number(row!.n ?? 0);
 }

@@ -5,6 +5,7 @@
 
 import { address, createSolanaRpc } from '@solana/kit';
 import { connect } from '../src/db/client';
+import { NUMERIC } from '../src/db/types';
 import type { Tier } from '../src/tiers';
 import {
   backoffDelay,
@@ -58,9 +59,9 @@ export function createV1Service(options: BaselineOptions): BaselineService {
       const now = new Date();
       const inserted = await sql`
         INSERT INTO v1_wallet_balance_history (wallet_address, balance_lamports, timestamp)
-        VALUES (${wallet}, ${value.toString()}, ${now})`;
+        VALUES (${wallet}, ${sql.typed(value, NUMERIC)}, ${now})`;
       const updated = await sql`
-        UPDATE v1_users SET last_balance_check = ${now}, last_known_balance = ${value.toString()}
+        UPDATE v1_users SET last_balance_check = ${now}, last_known_balance = ${sql.typed(value, NUMERIC)}
         WHERE wallet_address = ${wallet}`;
       counters.rowsInserted += inserted.count;
       counters.rowsUpdated += updated.count;
@@ -120,8 +121,8 @@ export function createV1Service(options: BaselineOptions): BaselineService {
       return userSchedule.size;
     },
     async load() {
-      const rows = await sql<{ wallet_address: string; tier: Tier }[]>`SELECT wallet_address, tier FROM v1_users ORDER BY id`;
-      for (const row of rows) userSchedule.set(row.wallet_address, { tier: row.tier, nextCheck: 0, failedAttempts: 0, checked: false });
+      const rows = await sql<{ walletAddress: string; tier: Tier }[]>`SELECT wallet_address, tier FROM v1_users ORDER BY id`;
+      for (const row of rows) userSchedule.set(row.walletAddress, { tier: row.tier, nextCheck: 0, failedAttempts: 0, checked: false });
     },
     start() {
       running = true;

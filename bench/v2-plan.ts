@@ -8,6 +8,7 @@
 
 import { address, createSolanaRpc } from '@solana/kit';
 import { connect } from '../src/db/client';
+import { NUMERIC } from '../src/db/types';
 import type { Tier } from '../src/tiers';
 import {
   backoffDelay,
@@ -103,7 +104,7 @@ export function createV2PlanService(options: BaselineOptions): BaselineService {
             if (result.error !== undefined) continue;
             const r = await tx`
               INSERT INTO v2plan_wallet_balance_history (wallet_address, balance_lamports, timestamp)
-              VALUES (${result.wallet}, ${result.balance.toString()}, ${timestamp})`;
+              VALUES (${result.wallet}, ${sql.typed(result.balance, NUMERIC)}, ${timestamp})`;
             counters.rowsInserted += r.count;
           }
         });
@@ -111,7 +112,7 @@ export function createV2PlanService(options: BaselineOptions): BaselineService {
           for (const result of batchResults) {
             if (result.error !== undefined) continue;
             const r = await tx`
-              UPDATE v2plan_users SET last_balance_check = ${new Date()}, last_known_balance = ${result.balance.toString()}
+              UPDATE v2plan_users SET last_balance_check = ${new Date()}, last_known_balance = ${sql.typed(result.balance, NUMERIC)}
               WHERE wallet_address = ${result.wallet}`;
             counters.rowsUpdated += r.count;
           }
@@ -160,8 +161,8 @@ export function createV2PlanService(options: BaselineOptions): BaselineService {
       return userSchedule.size;
     },
     async load() {
-      const rows = await sql<{ wallet_address: string; tier: Tier }[]>`SELECT wallet_address, tier FROM v2plan_users ORDER BY id`;
-      for (const row of rows) userSchedule.set(row.wallet_address, { tier: row.tier, nextCheck: 0, failedAttempts: 0, checked: false });
+      const rows = await sql<{ walletAddress: string; tier: Tier }[]>`SELECT wallet_address, tier FROM v2plan_users ORDER BY id`;
+      for (const row of rows) userSchedule.set(row.walletAddress, { tier: row.tier, nextCheck: 0, failedAttempts: 0, checked: false });
     },
     start() {
       running = true;

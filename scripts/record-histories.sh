@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
 # `npm run record:histories`: records the workflow histories test/replay/replay.test.ts replays
-# (see test/replay/record-histories.ts). Needs what `npm test` needs: the Temporal CLI, Postgres.
+# (see test/replay/record-histories.ts). Needs what `npm test` needs: the Temporal CLI, Postgres
+# (started when local and down, as in npm test).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 ensure_node_modules
-if [ -z "${TEST_DATABASE_ADMIN_URL:-}" ]; then
-  ensure_local_postgres
-fi
 exec npx tsx test/replay/record-histories.ts "$@"

@@ -17,9 +17,10 @@ import { createBalanceReader } from './rpc/balances';
 import { ensureSchedules } from './schedules';
 import { startTierWorkflows } from './tier-control';
 
-const WORKFLOWS_PATH = join(__dirname, '../workflows/index.ts');
+// No extensions: the bundler finds workflows/*.ts beside the sources and workflows/*.js in dist/.
+const WORKFLOWS_PATH = join(__dirname, '../workflows');
 /** Decodes what it can and hands the rest to the handlers as bad input (see the file). */
-const PAYLOAD_CONVERTER_PATH = join(__dirname, '../workflows/payload-converter.ts');
+const PAYLOAD_CONVERTER_PATH = join(__dirname, '../workflows/payload-converter');
 
 export function bundleWorkflows(): Promise<WorkflowBundle> {
   return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, payloadConverterPath: PAYLOAD_CONVERTER_PATH, logger: quietBundlerLogger });

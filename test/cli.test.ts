@@ -15,10 +15,8 @@ import { addWallets } from '../src/db/wallets';
 import { ensureSchedules } from '../src/schedules';
 import { requestTierSweep, startTierWorkflows } from '../src/tier-control';
 import { TIERS, tierScheduleId, tierWorkflowId } from '../src/tiers';
-import { splitLines } from '../src/cli/lines';
+import { splitLines } from '../src/cli/import/lines';
 import { formatSol } from '../src/cli/output';
-import { newReports } from '../src/cli/tiers';
-import type { PromotionReport } from '../workflows/definitions';
 import { type Engine, startEngine } from './helpers/engine';
 import { testAddresses } from './helpers/addresses';
 import { type CliResult, runCli } from './helpers/cli';
@@ -84,17 +82,6 @@ describe('CLI building blocks', () => {
     expect(formatSol(1_500_000_000n)).toBe('1.500000000');
     expect(formatSol(2n ** 53n + 1n)).toBe('9007199.254740993');
     expect(formatSol(2n ** 64n - 1n)).toBe('18446744073.709551615');
-  });
-
-  it('tells the promotion reports a signal produced from those that were already there', () => {
-    const report = (n: number) => ({ at: `t${n}`, requested: n }) as unknown as PromotionReport;
-    const before = [report(3), report(2), report(1)];
-    expect(newReports(before, before)).toEqual([]);
-    expect(newReports(before, [report(5), report(4), ...before])).toEqual([report(5), report(4)]);
-    expect(newReports([], [report(1)])).toEqual([report(1)]);
-    // The workflow keeps 10: older ones fall off the end.
-    const full = Array.from({ length: 10 }, (_, i) => report(10 - i));
-    expect(newReports(full, [report(11), ...full.slice(0, 9)])).toEqual([report(11)]);
   });
 });
 
@@ -497,8 +484,8 @@ describe('balance-tracker CLI', () => {
   describe('wallets check and history', () => {
     it('check reads wallets now through the service and prints and stores what it found', async () => {
       const target = swept[5]!;
-      const [before] = await engine.sql<{ lamports: string; slot: bigint }[]>`SELECT lamports::text AS lamports, slot FROM wallets WHERE address = ${target}`;
-      const lamports = BigInt(before!.lamports) + 1_234_567n;
+      const [before] = await engine.sql<{ lamports: bigint; slot: bigint }[]>`SELECT lamports, slot FROM wallets WHERE address = ${target}`;
+      const lamports = before!.lamports + 1_234_567n;
       engine.sim.world.setBalance(target, lamports);
       engine.sim.world.advance(2, { changes: false });
       const result = await cli(['wallets', 'check', target, swept[6]!]);
@@ -508,9 +495,9 @@ describe('balance-tracker CLI', () => {
       expect(rows.find((r) => r.startsWith(target))).toMatch(new RegExp(`^${target}\\s+high\\s+${formatSol(lamports).replace('.', '\\.')}\\s+\\d+\\s+`));
       // Adjacent ids of one tier share one call.
       expect(rows.at(-1)).toBe('read 2 wallets with 1 RPC call; 1 changed');
-      const [after] = await engine.sql<{ lamports: string; slot: bigint }[]>`SELECT lamports::text AS lamports, slot FROM wallets WHERE address = ${target}`;
-      expect(BigInt(after!.lamports)).toBe(lamports);
-      expect(BigInt(after!.slot)).toBeGreaterThan(BigInt(before!.slot));
+      const [after] = await engine.sql<{ lamports: bigint; slot: bigint }[]>`SELECT lamports, slot FROM wallets WHERE address = ${target}`;
+      expect(after!.lamports).toBe(lamports);
+      expect(after!.slot).toBeGreaterThan(before!.slot);
 
       const untracked = testAddresses(1, 'cli-check-untracked')[0]!;
       const refused = await cli(['wallets', 'check', untracked]);
@@ -520,9 +507,9 @@ describe('balance-tracker CLI', () => {
 
     it('history exports every change of a wallet, oldest first, as text, CSV and JSON', async () => {
       const target = swept[5]!;
-      const [wallet] = await engine.sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ${target}`;
+      const [wallet] = await engine.sql<{ id: number }[]>`SELECT id FROM wallets WHERE address = ${target}`;
       const stored = await engine.sql<{ slot: bigint; lamports: string; previous: string | null }[]>`
-        SELECT slot, lamports::text AS lamports, previous_lamports::text AS previous FROM balance_changes WHERE wallet_id = ${wallet!.id.toString()}::bigint ORDER BY slot`;
+        SELECT slot, lamports::text AS lamports, previous_lamports::text AS previous FROM balance_changes WHERE wallet_id = ${wallet!.id} ORDER BY slot`;
       expect(stored.length).toBeGreaterThanOrEqual(2);
       const csv = await cli(['wallets', 'history', target, '--csv']);
       expect(csv).toMatchObject({ code: 0, stderr: '' });

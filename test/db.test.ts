@@ -28,9 +28,9 @@ describe('migrations', () => {
     expect(await migrate(sql)).toEqual([]);
     const recorded = await sql<{ version: number }[]>`SELECT version FROM schema_migrations ORDER BY version`;
     expect(recorded.map((r) => r.version)).toEqual(versions);
-    const tables = await sql<{ table_name: string }[]>`
+    const tables = await sql<{ tableName: string }[]>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
-    expect(tables.map((t) => t.table_name)).toEqual(['balance_changes', 'batch_checks', 'batch_checks_pruned', 'cluster', 'retier_runs', 'schema_migrations', 'wallets']);
+    expect(tables.map((t) => t.tableName)).toEqual(['balance_changes', 'batch_checks', 'batch_checks_pruned', 'cluster', 'retier_runs', 'schema_migrations', 'wallets']);
   });
 
   it('runs concurrently from several starters without applying twice', async () => {
@@ -57,7 +57,7 @@ describe('batch writes', () => {
     sql = connect(db.url, { max: 2 });
     await migrate(sql);
     await addWallets(sql, addresses, 'high');
-    ids = (await sql<{ id: bigint }[]>`SELECT id FROM wallets ORDER BY id`).map((r) => Number(r.id));
+    ids = (await sql<{ id: number }[]>`SELECT id FROM wallets ORDER BY id`).map((r) => r.id);
   });
   afterAll(async () => {
     await sql.end();
@@ -79,7 +79,7 @@ describe('batch writes', () => {
   /** A read of a wallet that does not exist on chain. */
   const unread = (id: number) => ({ id, lamports: 0n, onChain: false });
   const stored = async () =>
-    (await sql<{ lamports: string; slot: bigint }[]>`SELECT lamports::text, slot FROM wallets ORDER BY id`).map((r) => [BigInt(r.lamports), r.slot]);
+    (await sql<{ lamports: bigint; slot: bigint }[]>`SELECT lamports, slot FROM wallets ORDER BY id`).map((r) => [r.lamports, r.slot]);
 
   it('stores exact u64 lamports and a history row for each first observation', async () => {
     const result = await write('s1/0/0', 100n, [0n, 1n, 2n ** 53n + 1n, big, 5n]);
@@ -129,7 +129,7 @@ describe('batch writes', () => {
     const slow = testAddresses(3, 'slow-sweep') as Address[];
     await addWallets(sql, slow, 'medium');
     await sql`UPDATE wallets SET tier_since = now() - interval '1 day' WHERE address = ANY(${slow})`;
-    const slowIds = (await sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ANY(${slow}) ORDER BY id`).map((r) => Number(r.id));
+    const slowIds = (await sql<{ id: number }[]>`SELECT id FROM wallets WHERE address = ANY(${slow}) ORDER BY id`).map((r) => r.id);
     const ago = async (minutes: number) => (await sql<{ t: string }[]>`SELECT (now() - ${minutes} * interval '1 minute')::text AS t`)[0]!.t;
     // A 60 min sweep planned 60 min ago read its last batch 10 min ago; the next one is planned now.
     const sweepOf = async (key: string, plannedAt: string, readAt: string) =>
@@ -159,7 +159,7 @@ describe('batch writes', () => {
     const quiet = testAddresses(2, 'pruned') as Address[];
     await addWallets(sql, quiet, 'low');
     await sql`UPDATE wallets SET tier_since = now() - interval '1 day' WHERE address = ANY(${quiet})`;
-    const [a, b] = (await sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ANY(${quiet}) ORDER BY id`).map((r) => Number(r.id));
+    const [a, b] = (await sql<{ id: number }[]>`SELECT id FROM wallets WHERE address = ANY(${quiet}) ORDER BY id`).map((r) => r.id);
     const check = (key: string, from: number, to: number, readAt: string) =>
       writeBatch(sql, { batchKey: key, tier: 'low', fromId: from, toId: to, plannedAt: readAt, readAt, slot: 500n, observations: [...new Set([from, to])].map(unread) });
     await check('old/0/0', a!, b!, (await sql<{ t: string }[]>`SELECT (now() - interval '5 hours')::text AS t`)[0]!.t);
@@ -168,7 +168,7 @@ describe('batch writes', () => {
     // A 1 min interval keeps the floor (1 h): the 5 h old row goes, the new one stays.
     expect(await pruneChecks(sql, 'low', 60_000)).toBe(1);
     expect(await pruneChecks(sql, 'low', 60_000)).toBe(0);
-    expect((await sql`SELECT batch_key FROM batch_checks WHERE tier = 'low' ORDER BY batch_key`).map((r) => r.batch_key)).toEqual(['new/0/0']);
+    expect((await sql`SELECT batch_key FROM batch_checks WHERE tier = 'low' ORDER BY batch_key`).map((r) => r.batchKey)).toEqual(['new/0/0']);
     const [pruned] = await sql<{ ageMs: number }[]>`
       SELECT extract(epoch FROM now() - before)::float8 * 1000 AS "ageMs" FROM batch_checks_pruned WHERE tier = 'low'`;
     expect(Math.abs(pruned!.ageMs - CHECKS_KEPT_MIN_MS)).toBeLessThan(60_000);
@@ -231,7 +231,7 @@ describe('coverage and slot guards', () => {
   });
 
   const idsOf = async (addresses: readonly string[]) =>
-    (await sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE address = ANY(${addresses as string[]}) ORDER BY id`).map((r) => Number(r.id));
+    (await sql<{ id: number }[]>`SELECT id FROM wallets WHERE address = ANY(${addresses as string[]}) ORDER BY id`).map((r) => r.id);
   const write = (key: string, tier: 'high' | 'medium' | 'low', slot: bigint, observations: { id: number; lamports: bigint }[], range?: { fromId: number; toId: number }) =>
     writeBatch(sql, {
       batchKey: key,
@@ -356,7 +356,7 @@ describe('re-tiering', () => {
       const high = testAddresses(2, 'retier-high') as Address[];
       await addWallets(sql, low, 'low');
       await addWallets(sql, high, 'high');
-      const ids = (await sql<{ id: bigint }[]>`SELECT id FROM wallets ORDER BY id`).map((r) => Number(r.id));
+      const ids = (await sql<{ id: number }[]>`SELECT id FROM wallets ORDER BY id`).map((r) => r.id);
       // Every wallet read once (its first observation, not a change).
       const observe = (key: string, slot: bigint, lamports: (i: number) => bigint) =>
         writeBatch(sql, {

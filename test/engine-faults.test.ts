@@ -18,9 +18,9 @@ afterEach(async () => {
 });
 
 async function expectEqualsChain(e: Engine, tier: string) {
-  const rows = await e.sql<{ address: string; lamports: string | null; slot: bigint | null }[]>`
-    SELECT address, lamports::text, slot FROM wallets WHERE tier = ${tier} AND invalid_reason IS NULL ORDER BY id`;
-  const wrong = rows.filter((r) => r.lamports === null || r.slot === null || BigInt(r.lamports) !== (e.sim.world.balanceAt(r.address, r.slot) ?? 0n));
+  const rows = await e.sql<{ address: string; lamports: bigint | null; slot: bigint | null }[]>`
+    SELECT address, lamports, slot FROM wallets WHERE tier = ${tier} AND invalid_reason IS NULL ORDER BY id`;
+  const wrong = rows.filter((r) => r.lamports === null || r.slot === null || r.lamports !== (e.sim.world.balanceAt(r.address, r.slot) ?? 0n));
   expect(wrong).toEqual([]);
 }
 
@@ -163,8 +163,8 @@ describe('a malformed stored address', () => {
     const progress = await e.waitForSweeps('high', 1);
     expect(progress.lastSweep).toMatchObject({ due: 100, walletsChecked: 99, walletsSetAside: 1, batchesFailed: 0, rpcCalls: 1 });
     expect(e.sim.stats().methods).toEqual({ getMultipleAccounts: { ok: 1 } });
-    const [bad] = await e.sql<{ invalid_reason: string }[]>`SELECT invalid_reason FROM wallets WHERE address = '0OIl-not-base58'`;
-    expect(bad!.invalid_reason).toMatch(/invalid character '0'/);
+    const [bad] = await e.sql<{ invalidReason: string }[]>`SELECT invalid_reason FROM wallets WHERE address = '0OIl-not-base58'`;
+    expect(bad!.invalidReason).toMatch(/invalid character '0'/);
     await expectEqualsChain(e, 'high');
 
     // Set aside means not retried: the next sweep does not see it.
@@ -217,7 +217,7 @@ describe('progress', () => {
     // Every other wallet in high: three children of 500 wallets, each spanning ~1,000 ids.
     await addWallets(e.sql, e.sim.world.addresses(0, 3_000) as Address[], 'high');
     await e.sql`UPDATE wallets SET tier = 'low' WHERE id % 2 = 0`;
-    const highIds = (await e.sql<{ id: bigint }[]>`SELECT id FROM wallets WHERE tier = 'high' ORDER BY id`).map((r) => Number(r.id));
+    const highIds = (await e.sql<{ id: number }[]>`SELECT id FROM wallets WHERE tier = 'high' ORDER BY id`).map((r) => r.id);
     const lastChild = { from: highIds[1_000]!, to: highIds[1_499]! };
     await requestTierSweep(e.client, e.config, 'high', 'test');
     await untilBatchRows(e, 1);

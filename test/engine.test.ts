@@ -12,8 +12,8 @@ import { testAddresses } from './helpers/addresses';
 const WALLETS = 3_000;
 
 async function storedBalances(engine: Engine) {
-  return engine.sql<{ address: string; lamports: string; on_chain: boolean; slot: bigint }[]>`
-    SELECT address, lamports::text, on_chain, slot FROM wallets WHERE tier = 'high' ORDER BY id`;
+  return engine.sql<{ address: string; lamports: bigint; onChain: boolean; slot: bigint }[]>`
+    SELECT address, lamports, on_chain, slot FROM wallets WHERE tier = 'high' ORDER BY id`;
 }
 
 describe('a sweep', () => {
@@ -55,15 +55,15 @@ describe('a sweep', () => {
     expect(rows).toHaveLength(due);
     for (const row of rows) {
       const truth = engine.sim.world.balanceAt(row.address, row.slot);
-      expect({ address: row.address, lamports: BigInt(row.lamports), onChain: row.on_chain }).toEqual({
+      expect({ address: row.address, lamports: row.lamports, onChain: row.onChain }).toEqual({
         address: row.address,
         lamports: truth ?? 0n,
         onChain: truth !== null,
       });
     }
-    const big = rows.filter((r) => whales.includes(r.address)).map((r) => BigInt(r.lamports));
+    const big = rows.filter((r) => whales.includes(r.address)).map((r) => r.lamports);
     expect(big).toEqual(whales.map((_, i) => 2n ** 60n + BigInt(i) * 12_345_678_901n));
-    expect(rows.filter((r) => missing.includes(r.address)).every((r) => r.lamports === '0' && !r.on_chain)).toBe(true);
+    expect(rows.filter((r) => missing.includes(r.address)).every((r) => r.lamports === 0n && !r.onChain)).toBe(true);
   });
 
   it('writes history rows only for the wallets whose balance changed', async () => {
@@ -78,8 +78,8 @@ describe('a sweep', () => {
     await requestTierSweep(engine.client, engine.config, 'high', 'test');
     const progress = await engine.waitForSweeps('high', 2);
     expect(progress.lastSweep).toMatchObject({ walletsChecked: addresses.length, walletsChanged: changed.length });
-    const history = await engine.sql<{ address: string; lamports: string }[]>`
-      SELECT w.address, c.lamports::text FROM balance_changes c JOIN wallets w ON w.id = c.wallet_id
+    const history = await engine.sql<{ address: string; lamports: bigint }[]>`
+      SELECT w.address, c.lamports FROM balance_changes c JOIN wallets w ON w.id = c.wallet_id
       ORDER BY c.observed_at DESC, w.id LIMIT ${changed.length}`;
     expect(new Set(history.map((h) => h.address))).toEqual(new Set(changed));
     const [after] = await engine.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM balance_changes`;

@@ -117,13 +117,13 @@ describe('segmentation', () => {
     await addWallets(engine.sql, [pinned] as Address[], 'low');
     await engine.client.workflow.getHandle(tierWorkflowId('high')).signal(promoteWalletsSignal, { tier: 'high', addresses: [pinned] });
     for (let i = 0; i < 100 && (await tiersOf([pinned])).get(pinned) !== 'high'; i++) await sleep(100);
-    const [row] = await engine.sql<{ pinned_until: Date | null }[]>`SELECT pinned_until FROM wallets WHERE address = ${pinned}`;
-    expect(row!.pinned_until!.getTime()).toBeGreaterThan(Date.now());
+    const [row] = await engine.sql<{ pinnedUntil: Date | null }[]>`SELECT pinned_until FROM wallets WHERE address = ${pinned}`;
+    expect(row!.pinnedUntil!.getTime()).toBeGreaterThan(Date.now());
     const result = await retier();
     expect(result.pinned).toBeGreaterThanOrEqual(1);
     expect((await tiersOf([pinned])).get(pinned)).toBe('high');
     // Quiet since it was added (RETIER_QUIET_AFTER 3 s < PIN_DURATION 4 s): back to low once the pin expires.
-    await sleep(Math.max(0, row!.pinned_until!.getTime() - Date.now()) + 200);
+    await sleep(Math.max(0, row!.pinnedUntil!.getTime() - Date.now()) + 200);
     await retier();
     expect((await tiersOf([pinned])).get(pinned)).toBe('low');
   });
@@ -146,7 +146,7 @@ describe('segmentation', () => {
     // A low, quiet wallet; making it busy-looking is enough to want it in high.
     const held = idleWallets()[2]!;
     await addWallets(engine.sql, [held] as Address[], 'low');
-    const [row] = await engine.sql<{ id: string }[]>`SELECT id::text FROM wallets WHERE address = ${held}`;
+    const [row] = await engine.sql<{ id: number }[]>`SELECT id FROM wallets WHERE address = ${held}`;
     const id = row!.id;
     await engine.sql`
       INSERT INTO balance_changes (wallet_id, slot, lamports, previous_lamports)

@@ -1,7 +1,8 @@
 // `npm start` end to end: the local stack comes up with no configuration but a database URL,
 // a worker polls the dev server it started, Ctrl-C leaves no process behind, and a restart on
 // the same database and data directory sweeps at once (the simulator's slot never goes back);
-// a worker pointed at another cluster is refused.
+// a worker pointed at another cluster is refused. It runs the build, as `npm start` does (the
+// stack project's global setup builds dist/ first).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -35,7 +36,7 @@ const children: ChildProcess[] = [];
 function startStack(databaseUrl: string, dataDir: string, extraEnv: Record<string, string> = {}): Stack {
   const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, RPC_MAX_RPS: '100', ...extraEnv };
   for (const name of ['TEMPORAL_ADDRESS', 'SOLANA_RPC_URL', 'TASK_QUEUE']) delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/stack/main.ts', '--temporal-port', '0', '--ui-port', '0', '--simulator-port', '0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, ['dist/tools/stack/main.js', '--temporal-port', '0', '--ui-port', '0', '--simulator-port', '0', '--data-dir', dataDir], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -152,8 +153,8 @@ describe('npm start', () => {
       first.child.kill('SIGINT');
       expect(await first.exited).toBe(0);
       const [stored] = await sql<{ slot: bigint }[]>`SELECT max(slot) AS slot FROM batch_checks`;
-      const [cluster] = await sql<{ genesis_hash: string }[]>`SELECT genesis_hash FROM cluster`;
-      expect(cluster!.genesis_hash).toBe(firstSim.genesisHash);
+      const [cluster] = await sql<{ genesisHash: string }[]>`SELECT genesis_hash FROM cluster`;
+      expect(cluster!.genesisHash).toBe(firstSim.genesisHash);
 
       const restartedAt = new Date();
       const second = startStack(db.url, dataDir, env);
@@ -186,8 +187,8 @@ describe('npm start', () => {
           `error: the database holds balances from the Solana cluster with genesis hash ${firstSim.genesisHash}, but SOLANA_RPC_URL serves ${other.world.genesisHash}: ` +
             'use a new database for this cluster (DATABASE_URL naming one that does not exist yet is created), or point SOLANA_RPC_URL back at that cluster',
         ]);
-        const [kept] = await sql<{ genesis_hash: string }[]>`SELECT genesis_hash FROM cluster`;
-        expect(kept!.genesis_hash).toBe(firstSim.genesisHash);
+        const [kept] = await sql<{ genesisHash: string }[]>`SELECT genesis_hash FROM cluster`;
+        expect(kept!.genesisHash).toBe(firstSim.genesisHash);
       } finally {
         await other.stop();
       }

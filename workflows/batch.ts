@@ -4,27 +4,13 @@
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
 import type { MainActivities, RpcActivities } from '../activities';
-import { TIER_PRIORITY, type Tier } from '../src/tiers';
-import { addTally, type BatchProgress, batchProgressQuery, emptyTally } from './definitions';
+import { TIER_PRIORITY } from '../src/tiers';
+import { addTally, type BatchProgress, batchProgressQuery, emptyTally, type SweepRange } from './definitions';
 import { inWindow } from './window';
 
-export interface BatchWorkflowInput {
-  tier: Tier;
-  sweepId: string;
+export interface BatchWorkflowInput extends SweepRange {
+  /** The child's place in its sweep: its batches' keys start with it. */
   childIndex: number;
-  cutoff: string;
-  /** The sweep's plan instant. */
-  plannedAt: string;
-  fromId: number;
-  toId: number;
-  /**
-   * Batches in flight at once (BATCH_WINDOW); the task-queue rate limit does the pacing, the
-   * window only keeps enough attempts waiting on it.
-   */
-  batchWindow: number;
-  /** How long one batch may keep retrying before it counts failed (BATCH_TIMEOUT). */
-  batchTimeoutMs: number;
-  rpcTaskQueue: string;
 }
 
 const { planBatches } = proxyActivities<MainActivities>({
@@ -40,23 +26,22 @@ function batchFailure(error: ActivityFailure): string {
   return error.retryState === RetryState.TIMEOUT ? `gave up after retrying for BATCH_TIMEOUT; last error ${last}` : last;
 }
 
-export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchProgress> {
-  const { tier, sweepId, childIndex, cutoff, plannedAt, fromId, toId, rpcTaskQueue, batchWindow, batchTimeoutMs } = input;
+export async function batchWorkflow({ sweep, childIndex, fromId, toId }: BatchWorkflowInput): Promise<BatchProgress> {
   const { checkBatch } = proxyActivities<RpcActivities>({
-    taskQueue: rpcTaskQueue,
+    taskQueue: sweep.rpcTaskQueue,
     // Ahead of lower tiers' batches waiting on the shared rate limit (and their retries too).
-    priority: { priorityKey: TIER_PRIORITY[tier] },
+    priority: { priorityKey: TIER_PRIORITY[sweep.tier] },
     startToCloseTimeout: '1 minute',
     // An RPC outage is waited out with capped backoff for up to BATCH_TIMEOUT; past it the batch
     // counts failed, its wallets stay due and the next sweep tries them again, so no batch holds
     // its sweep open for good. A request that can never succeed fails fast (RpcRejected is
     // raised as non-retryable).
-    scheduleToCloseTimeout: batchTimeoutMs,
+    scheduleToCloseTimeout: sweep.batchTimeoutMs,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
   });
   const progress: BatchProgress = {
-    tier,
-    sweepId,
+    tier: sweep.tier,
+    sweepId: sweep.sweepId,
     fromId,
     toId,
     batchesTotal: 0,
@@ -65,11 +50,11 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchPro
   };
   setHandler(batchProgressQuery, () => progress);
 
-  const batches = await planBatches({ tier, cutoff, fromId, toId });
+  const batches = await planBatches({ sweep, fromId, toId });
   progress.batchesTotal = batches.length;
-  await inWindow(batches, batchWindow, async (range, index) => {
+  await inWindow(batches, sweep.batchWindow, async (range, index) => {
     try {
-      const result = await checkBatch({ tier, cutoff, plannedAt, fromId: range.fromId, toId: range.toId, batchKey: `${sweepId}/${childIndex}/${index}` });
+      const result = await checkBatch({ sweep, fromId: range.fromId, toId: range.toId, batchKey: `${sweep.sweepId}/${childIndex}/${index}` });
       addTally(progress, {
         batchesDone: 1,
         batchesFailed: 0,

@@ -1,6 +1,7 @@
-// Signals and queries, shared by the workflows and by clients (CLI, tests).
+// Signals, queries and updates, shared by the workflows and by clients (CLI, tests).
 
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { WalletId } from '../src/db/types';
 import type { Tier } from '../src/tiers';
 
 /** What a sweep and a batch child count as their batches complete. */
@@ -15,6 +16,34 @@ export interface Tally {
 }
 
 const TALLY_KEYS = ['batchesDone', 'batchesFailed', 'walletsChecked', 'walletsChanged', 'walletsSetAside', 'staleReads', 'rpcCalls'] as const;
+
+/**
+ * What a sweep's children and their batches know about it: fixed at its plan (planSweep) and
+ * passed whole from there to every child and every batch, and carried across continue-as-new.
+ */
+export interface SweepContext {
+  tier: Tier;
+  sweepId: string;
+  /** Batches of sweeps planned before this instant no longer count; every batch of the sweep uses the same one. */
+  cutoff: string;
+  /** When the sweep was planned: its batches record it. */
+  plannedAt: string;
+  /**
+   * Batches in flight at once per child (BATCH_WINDOW); the task-queue rate limit does the
+   * pacing, the window only keeps enough attempts waiting on it.
+   */
+  batchWindow: number;
+  /** How long one batch may keep retrying before it counts failed (BATCH_TIMEOUT). */
+  batchTimeoutMs: number;
+  rpcTaskQueue: string;
+}
+
+/** A part of a sweep: an id range of its tier (a child's, or one batch's). */
+export interface SweepRange {
+  sweep: SweepContext;
+  fromId: WalletId;
+  toId: WalletId;
+}
 
 /** What starts a tier workflow (clients need no more of its input). */
 export interface TierStart {
@@ -52,13 +81,16 @@ export interface Totals {
   rpcCalls: number;
 }
 
+/** Examples a promotion report names of its invalid and of its untracked addresses; the counts are exact. */
+export const PROMOTION_EXAMPLES = 20;
+
 export interface PromotionReport {
   at: string;
   tier: Tier | string;
   requested: number;
   moved: number;
   unchanged: number;
-  /** Up to 20 examples each; the counts are exact. */
+  /** Up to PROMOTION_EXAMPLES examples each; the counts are exact. */
   invalid: { address: string; reason: string }[];
   invalidCount: number;
   unknown: string[];
@@ -84,8 +116,8 @@ export interface TierProgress {
 export interface BatchProgress extends Tally {
   tier: Tier;
   sweepId: string;
-  fromId: number;
-  toId: number;
+  fromId: WalletId;
+  toId: WalletId;
   batchesTotal: number;
   failures: string[];
 }
@@ -96,7 +128,10 @@ export interface PromoteWalletsInput {
 }
 
 export const requestSweepSignal = defineSignal<[{ reason: string }]>('requestSweep');
+/** For operators, other systems and the Web UI: the report appears in `progress`. */
 export const promoteWalletsSignal = defineSignal<[PromoteWalletsInput]>('promoteWallets');
+/** The same promotion, answered with its report; input with anything wrong in it is refused before it enters history. */
+export const promoteWalletsUpdate = defineUpdate<PromotionReport, [PromoteWalletsInput]>('promoteWallets');
 export const progressQuery = defineQuery<TierProgress>('progress');
 export const batchProgressQuery = defineQuery<BatchProgress>('progress');
 
@@ -106,5 +141,5 @@ export const batchProgressQuery = defineQuery<BatchProgress>('progress');
  */
 export const batchWorkflowId = (sweepId: string, childIndex: number): string => `balance-batch-${sweepId}-${childIndex}`;
 
-/** At most this many addresses per promoteWallets signal; the CLI splits larger lists. */
+/** At most this many addresses per promoteWallets signal or update; the CLI splits larger lists. */
 export const MAX_PROMOTE_ADDRESSES = 10_000;

@@ -1,8 +1,9 @@
 // The long-lived workflow that owns one tier: it sweeps when its schedule asks, coalesces
-// extra requests, moves wallets between tiers on signal, answers `progress`, and
+// extra requests, moves wallets between tiers on signal or update, answers `progress`, and
 // continues-as-new to keep each run's history small — between sweeps and inside a long one —
 // without losing totals, a pending sweep or the sweep in progress. Nothing it receives or
-// calls may fail it: activity failures, bad signals and queries are reported, not thrown.
+// calls may fail it: activity failures, bad signals and queries are reported, not thrown, and
+// a bad update is refused by its validator.
 
 import {
   allHandlersFinished,
@@ -20,27 +21,29 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { MainActivities } from '../activities';
-import type { SweepPage, SweepSettings } from '../activities/sweep';
-import { checkAddress } from '../src/address';
+import type { SweepPage } from '../activities/sweep';
 import { type IdRange, MAX_BATCH } from '../src/db/checks';
+import type { WalletId } from '../src/db/types';
 import { KIND_KEY, TIER_KEY } from '../src/search-attributes';
-import { isTier } from '../src/tiers';
 import { batchWorkflow } from './batch';
 import {
   addTally,
   batchWorkflowId,
   emptyTally,
-  MAX_PROMOTE_ADDRESSES,
   type PromotionReport,
+  type SweepContext,
   type SweepProgress,
   type TierProgress,
   type Totals,
   progressQuery,
   promoteWalletsSignal,
+  promoteWalletsUpdate,
   requestSweepSignal,
   type TierStart,
 } from './definitions';
-import { isUndecodable, undecodableReason } from './payload-converter';
+import { isUndecodable } from './payload-converter';
+import { type CheckedPromotion, checkPromotion, validatePromotion } from './promotion';
+import { untrustedText } from './untrusted';
 import { inWindow } from './window';
 
 const activities = proxyActivities<MainActivities>({
@@ -61,7 +64,6 @@ const local = proxyLocalActivities<MainActivities>({
 /** How often an idle tier re-reads its schedule (and retries a read that failed), so `progress` shows pause and interval changes. */
 const SCHEDULE_REFRESH_MS = 60_000;
 const KEEP_PROMOTIONS = 10;
-const EXAMPLES = 20;
 /**
  * Child ranges per planning page: ~8 history events each, so a page adds ~4,000 events and
  * ~1 MB at most to a run, and a page's activity result stays ~25 KB.
@@ -73,10 +75,12 @@ const RUN_MAX_BYTES = 10 * 1024 * 1024;
 
 /** A sweep between two pages: all it needs to go on in another run. */
 export interface SweepInProgress {
-  settings: SweepSettings;
+  context: SweepContext;
+  /** Children in flight at once (SWEEP_CONCURRENCY at the plan). */
+  concurrency: number;
   progress: SweepProgress;
   /** The next page's ranges start after this wallet id. */
-  afterId: number;
+  afterId: WalletId;
   /** Batches the finished children found (and the failed ones were planned with). */
   batchesFound: number;
   /** Due wallets of the ranges already handed to children. */
@@ -111,14 +115,6 @@ const emptyTotals = (): Totals => ({
   rpcCalls: 0,
 });
 
-/** Untrusted signal text, shortened; never calls into the value (an object's toString may be anything). */
-function untrustedText(value: unknown, max: number): string {
-  if (typeof value === 'string') return value.slice(0, max);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value).slice(0, max);
-  if (value === null || value === undefined) return String(value);
-  return `(${typeof value === 'object' ? (Array.isArray(value) ? 'a list' : 'an object') : typeof value})`;
-}
-
 /** An activity's or child's failure as one line: its own message and its cause's. */
 function failureText(error: unknown): string {
   if (!(error instanceof Error)) return untrustedText(error, 200);
@@ -152,11 +148,11 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
     else pending = { reason: reason === undefined ? 'signal' : untrustedText(reason, 200) };
   });
 
+  // The signal's report is seen in `progress` only; the update's also comes back to its caller.
   setHandler(promoteWalletsSignal, async (input) => {
-    const report = await promote(input);
-    promotions.unshift(report);
-    promotions.splice(KEEP_PROMOTIONS);
+    await promote(checkPromotion(input));
   });
+  setHandler(promoteWalletsUpdate, async (input) => promote(checkPromotion(input)), { validator: validatePromotion });
 
   setHandler(progressQuery, (): TierProgress => ({
     tier,
@@ -186,24 +182,25 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
 
   /** Plans a sweep; null when planning failed (the request is dropped, the next one plans again). */
   async function startSweep(reason: string): Promise<{ sweep: SweepInProgress; page: SweepPage } | null> {
+    const sweepId = `${tier}-${totals.sweeps + 1}-${uuid4().slice(0, 8)}`;
     let plan;
     try {
-      plan = await activities.planSweep({ tier, pageSize: PLAN_PAGE_SIZE });
+      plan = await activities.planSweep({ tier, sweepId, pageSize: PLAN_PAGE_SIZE });
     } catch (error) {
       if (!isFailure(error)) throw error;
       log.warn('planning a sweep failed; the next request plans again', { tier, reason, error: failureText(error) });
       return null;
     }
-    const { paused, firstPage, ...settings } = plan;
-    schedule = paused === null ? null : { paused, intervalMs: plan.intervalMs };
+    const { sweep: context, intervalMs, sweepConcurrency, paused, firstPage } = plan;
+    schedule = paused === null ? null : { paused, intervalMs };
     scheduleCheckedAt = new Date().toISOString();
     const progress: SweepProgress = {
-      sweepId: `${tier}-${totals.sweeps + 1}-${uuid4().slice(0, 8)}`,
+      sweepId,
       reason,
       startedAt: new Date().toISOString(),
       finishedAt: null,
       durationMs: null,
-      intervalMs: plan.intervalMs,
+      intervalMs,
       due: firstPage.due,
       childrenTotal: firstPage.childrenLeft,
       childrenDone: 0,
@@ -211,29 +208,16 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
       error: null,
       ...emptyTally(),
     };
-    return { sweep: { settings, progress, afterId: 0, batchesFound: 0, duePlanned: 0, startedAtMs: Date.now() }, page: firstPage };
+    return { sweep: { context, concurrency: sweepConcurrency, progress, afterId: 0, batchesFound: 0, duePlanned: 0, startedAtMs: Date.now() }, page: firstPage };
   }
 
   async function runChild(sweep: SweepInProgress, range: IdRange, childIndex: number): Promise<void> {
-    const { settings, progress } = sweep;
+    const { context, progress } = sweep;
     const estimate = Math.ceil(range.wallets / MAX_BATCH);
     try {
       const child = await startChild(batchWorkflow, {
         workflowId: batchWorkflowId(progress.sweepId, childIndex),
-        args: [
-          {
-            tier,
-            sweepId: progress.sweepId,
-            childIndex,
-            cutoff: settings.cutoff,
-            plannedAt: settings.plannedAt,
-            fromId: range.fromId,
-            toId: range.toId,
-            batchWindow: settings.batchWindow,
-            batchTimeoutMs: settings.batchTimeoutMs,
-            rpcTaskQueue: settings.rpcTaskQueue,
-          },
-        ],
+        args: [{ sweep: context, childIndex, fromId: range.fromId, toId: range.toId }],
         // A sweep's children die with it; the next sweep picks up whatever is still due.
         parentClosePolicy: ParentClosePolicy.TERMINATE,
         typedSearchAttributes: [
@@ -261,13 +245,13 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
 
   /** Runs a sweep's pages; false when the run should continue as new first (between two pages). */
   async function runSweep(sweep: SweepInProgress, first: SweepPage | null): Promise<boolean> {
-    const { settings, progress } = sweep;
+    const { context, progress } = sweep;
     let page = first;
     for (;;) {
       if (page === null) {
         if (shouldContinueAsNew(false)) return false;
         try {
-          page = await activities.planSweepPage({ tier, cutoff: settings.cutoff, afterId: sweep.afterId, pageSize: PLAN_PAGE_SIZE });
+          page = await activities.planSweepPage({ sweep: context, afterId: sweep.afterId, pageSize: PLAN_PAGE_SIZE });
         } catch (error) {
           if (!isFailure(error)) throw error;
           progress.error = `planning the sweep's next wallets failed: ${failureText(error)}`;
@@ -280,7 +264,7 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
       }
       if (page.children.length === 0) return true;
       const firstIndex = progress.childrenDone;
-      await inWindow(page.children, settings.sweepConcurrency, (range, index) => runChild(sweep, range, firstIndex + index));
+      await inWindow(page.children, sweep.concurrency, (range, index) => runChild(sweep, range, firstIndex + index));
       sweep.afterId = page.children[page.children.length - 1]!.toId;
       sweep.duePlanned += page.children.reduce((sum, c) => sum + c.wallets, 0);
       if (page.children.length === page.childrenLeft) return true;
@@ -320,49 +304,22 @@ export async function tierWorkflow({ tier, sweepsPerRun = 100, carried }: TierWo
     }
   }
 
-  async function promote(input: unknown): Promise<PromotionReport> {
-    const report: PromotionReport = {
-      at: new Date().toISOString(),
-      tier: '',
-      requested: 0,
-      moved: 0,
-      unchanged: 0,
-      invalid: [],
-      invalidCount: 0,
-      unknown: [],
-      unknownCount: 0,
-      error: null,
-    };
-    // A signal cannot answer, so everything wrong with it is reported in `progress`.
-    if (isUndecodable(input)) return { ...report, tier: '?', error: `undecodable signal input: ${undecodableReason(input)}` };
-    const { addresses, tier: target } = (typeof input === 'object' && input !== null ? input : {}) as { addresses?: unknown; tier?: unknown };
-    report.tier = untrustedText(target, 32);
-    if (!isTier(target)) return { ...report, error: `unknown tier '${report.tier}': expected high, medium or low` };
-    if (!Array.isArray(addresses)) return { ...report, error: 'addresses must be a list' };
-    report.requested = addresses.length;
-    if (addresses.length > MAX_PROMOTE_ADDRESSES) {
-      return { ...report, error: `too many addresses (${addresses.length}); at most ${MAX_PROMOTE_ADDRESSES} per signal` };
-    }
-    const valid = new Set<string>();
-    for (const candidate of addresses) {
-      const check = typeof candidate === 'string' ? checkAddress(candidate) : { ok: false as const, reason: 'not a string' };
-      if (check.ok) valid.add(check.address);
-      else {
-        report.invalidCount++;
-        if (report.invalid.length < EXAMPLES) report.invalid.push({ address: untrustedText(candidate, 64), reason: check.reason });
+  /** Moves a checked promotion's valid addresses, and keeps its report for `progress`. */
+  async function promote({ report, move }: CheckedPromotion): Promise<PromotionReport> {
+    if (move) {
+      try {
+        const moved = await moveWallets(move);
+        report.moved = moved.moved;
+        report.unchanged = moved.unchanged;
+        report.unknownCount = moved.unknown;
+        report.unknown = moved.unknownExamples;
+      } catch (error) {
+        if (isCancellation(error) || !isFailure(error)) throw error;
+        report.error = `moving the wallets failed, none may have moved: ${failureText(error)}`;
       }
     }
-    if (valid.size === 0) return report;
-    try {
-      const move = await moveWallets({ addresses: [...valid], tier: target });
-      report.moved = move.moved;
-      report.unchanged = move.unchanged;
-      report.unknownCount = move.unknown;
-      report.unknown = move.unknownExamples.slice(0, EXAMPLES);
-    } catch (error) {
-      if (isCancellation(error) || !isFailure(error)) throw error;
-      report.error = `moving the wallets failed, none may have moved: ${failureText(error)}`;
-    }
+    promotions.unshift(report);
+    promotions.splice(KEEP_PROMOTIONS);
     return report;
   }
 

@@ -5,13 +5,14 @@
 
 import { randomUUID } from 'node:crypto';
 import { databaseNow, findWallet, type WalletView } from '../db/reads';
+import type { WalletId } from '../db/types';
 import { redactText } from '../redact';
 import { KIND_KEY, TIER_KEY } from '../search-attributes';
 import type { Tier } from '../tiers';
-import type { BatchProgress } from '../../workflows/definitions';
+import type { BatchProgress, SweepContext } from '../../workflows/definitions';
 import type { BatchWorkflowInput } from '../../workflows/batch';
 import type { CommandSpec } from './args';
-import { CliError, EXIT, oneLine } from './errors';
+import { CliError, EXIT, oneLine, UsageError } from './errors';
 import { formatCount, formatSol, formatTime, renderTable, toJson } from './output';
 import { validateArguments } from './validate';
 
@@ -20,14 +21,13 @@ const MAX_CHECK = 100;
 const RESULT_TIMEOUT_MS = 120_000;
 
 /** Adjacent ids of one tier form one range (one batch of up to 100). */
-function ranges(wallets: WalletView[]): { tier: Tier; fromId: number; toId: number }[] {
-  const sorted = [...wallets].sort((a, b) => (a.tier === b.tier ? Number(a.id - b.id) : a.tier.localeCompare(b.tier)));
-  const out: { tier: Tier; fromId: number; toId: number }[] = [];
+function ranges(wallets: WalletView[]): { tier: Tier; fromId: WalletId; toId: WalletId }[] {
+  const sorted = [...wallets].sort((a, b) => (a.tier === b.tier ? a.id - b.id : a.tier.localeCompare(b.tier)));
+  const out: { tier: Tier; fromId: WalletId; toId: WalletId }[] = [];
   for (const w of sorted) {
     const last = out.at(-1);
-    const id = Number(w.id);
-    if (last && last.tier === w.tier && last.toId === id - 1 && id - last.fromId < 100) last.toId = id;
-    else out.push({ tier: w.tier, fromId: id, toId: id });
+    if (last && last.tier === w.tier && last.toId === w.id - 1 && w.id - last.fromId < 100) last.toId = w.id;
+    else out.push({ tier: w.tier, fromId: w.id, toId: w.id });
   }
   return out;
 }
@@ -35,7 +35,7 @@ function ranges(wallets: WalletView[]): { tier: Tier; fromId: number; toId: numb
 export const walletsCheck: CommandSpec = {
   path: ['wallets', 'check'],
   summary: 'read tracked wallets now (through Temporal and the RPC budget) and print them',
-  args: '<address…>',
+  args: '<address...>',
   description: `
 Reads the given tracked wallets now, the way a sweep does: it starts the sweep's batch child
 workflow (batchWorkflow) for their id ranges, whose checkBatch activities run on the RPC task
@@ -48,8 +48,8 @@ A worker must be running.
 Exit status: 0 when every wallet was read, 2 for an invalid or untracked address, 1 when a
 read failed or timed out, or Postgres or Temporal cannot be reached.`,
   options: {},
-  positionals: { min: 1, max: MAX_CHECK },
   async run(ctx, args) {
+    if (args.positionals.length > MAX_CHECK) throw new UsageError(`${args.command}: at most ${MAX_CHECK} addresses, got ${args.positionals.length}`, args.command);
     const { addresses } = validateArguments(args.positionals);
     const sql = await ctx.db();
     const found = await Promise.all(addresses.map((a) => findWallet(sql, a)));
@@ -67,7 +67,8 @@ read failed or timed out, or Postgres or Temporal cannot be reached.`,
     try {
       await Promise.all(
         ranges(wallets).map(async (range, index) => {
-          const input: BatchWorkflowInput = { ...range, sweepId: checkId, childIndex: index, cutoff, plannedAt: cutoff, batchWindow: 1, batchTimeoutMs: RESULT_TIMEOUT_MS, rpcTaskQueue: config.temporal.rpcTaskQueue };
+          const sweep: SweepContext = { tier: range.tier, sweepId: checkId, cutoff, plannedAt: cutoff, batchWindow: 1, batchTimeoutMs: RESULT_TIMEOUT_MS, rpcTaskQueue: config.temporal.rpcTaskQueue };
+          const input: BatchWorkflowInput = { sweep, childIndex: index, fromId: range.fromId, toId: range.toId };
           const handle = await client.workflow.start('batchWorkflow', {
             workflowId: `balance-${checkId}-${range.tier}-${range.fromId}`,
             taskQueue: config.temporal.taskQueue,

@@ -12,7 +12,7 @@ const CSV_HEADER = 'slot,lamports,previous_lamports,sol,observed_at';
 export const walletsHistory: CommandSpec = {
   path: ['wallets', 'history'],
   summary: "export one wallet's balance changes (text, --csv or --json)",
-  args: '<address> [--csv]',
+  args: '<address>',
   description: `
 Prints every balance change recorded for a tracked wallet, oldest first: the slot it was read
 at, the new balance in exact lamports, the balance before it (empty for the first
@@ -23,7 +23,6 @@ Streams from Postgres, so a long history is not held in memory.
 Exit status: 0 when printed (also with no changes), 2 when the address is invalid or not
 tracked, 1 when Postgres cannot be reached.`,
   options: { csv: { type: 'boolean', description: 'print CSV' } },
-  positionals: { min: 1, max: 1 },
   async run(ctx, args) {
     const text = args.positionals[0]!;
     const check = checkAddress(text);

@@ -1,15 +1,17 @@
-// The balance-tracker command line: finds the command, parses its arguments, runs it, and
-// turns every failure into one line on stderr and an exit status (see EXIT in ./errors).
+// The balance-tracker command line: the commands, run through the commander program of
+// ./program, every failure turned into one line on stderr and an exit status (see EXIT in ./errors).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root';
 import { redactText } from '../redact';
-import { type CommandSpec, commandHelp, groupHelp, parseCommand, PROGRAM } from './args';
+import type { CommandSpec } from './args';
 import { CONNECT_TIMEOUT_MS, Context, describeQueryError } from './context';
 import { CliError, EXIT, oneLine, UsageError } from './errors';
 import { walletsCheck } from './check';
 import { walletsHistory } from './history';
 import { walletsImport } from './import';
+import { buildProgram, Shown } from './program';
 import { statusCommand } from './status';
 import { tiersInterval } from './tier-interval';
 import { tiersPromote } from './tiers';
@@ -35,82 +37,13 @@ Exit status: 0 success; 1 runtime failure (Postgres or Temporal unreachable, a t
 not running); 2 bad usage or input (unknown command or option, invalid address, unreadable
 file); 3 \`wallets import\` rejected some lines (the valid ones were imported).`;
 
-function topHelp(): string {
-  return groupHelp(
-    'Keeps the SOL balances of Solana wallets fresh in Postgres, on Temporal.',
-    `${PROGRAM} <command> [options]`,
-    COMMANDS,
-    FOOTER,
-  );
-}
-
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
   }
-}
-
-const LEADING = new Set(['--json', '--verbose', '--help', '-h', '--version']);
-
-interface Resolved {
-  spec: CommandSpec;
-  rest: string[];
-}
-
-/** Finds the command named by argv; prints group/program help itself and returns an exit status then. */
-function resolve(argv: string[], out: (text: string) => void, err: (text: string) => void): Resolved | number {
-  const leading: string[] = [];
-  let i = 0;
-  while (i < argv.length && argv[i]!.startsWith('-')) {
-    if (!LEADING.has(argv[i]!)) throw new UsageError(`unknown option ${argv[i]} (options go after the command)`, PROGRAM);
-    leading.push(argv[i]!);
-    i++;
-  }
-  const wantsHelp = leading.includes('--help') || leading.includes('-h');
-  if (leading.includes('--version')) {
-    out(version());
-    return EXIT.ok;
-  }
-  const group = argv[i];
-  if (group === undefined) {
-    if (wantsHelp) {
-      out(topHelp());
-      return EXIT.ok;
-    }
-    err(topHelp());
-    return EXIT.usage;
-  }
-  if (group === 'help') {
-    // `balance-tracker help [command…]` is `--help`.
-    return resolve([...argv.slice(i + 1), '--help'], out, err);
-  }
-  const inGroup = COMMANDS.filter((c) => c.path[0] === group);
-  if (inGroup.length === 0) {
-    throw new UsageError(`unknown command ${JSON.stringify(group)} (commands: ${[...new Set(COMMANDS.map((c) => c.path[0]))].join(', ')})`, PROGRAM);
-  }
-  const single = inGroup.find((c) => c.path.length === 1);
-  if (single) return { spec: single, rest: [...leading.filter((f) => f !== '--version'), ...argv.slice(i + 1)] };
-  const sub = argv[i + 1];
-  const help = () => groupHelp(GROUPS[group] ?? '', `${PROGRAM} ${group} <command> [options]`, inGroup);
-  if (sub === undefined || sub.startsWith('-')) {
-    if (wantsHelp || sub === '--help' || sub === '-h') {
-      out(help());
-      return EXIT.ok;
-    }
-    err(help());
-    throw new UsageError(`${PROGRAM} ${group}: missing command (${inGroup.map((c) => c.path[1]).join(', ')})`, `${PROGRAM} ${group}`);
-  }
-  const spec = inGroup.find((c) => c.path[1] === sub);
-  if (!spec) {
-    throw new UsageError(
-      `unknown command ${JSON.stringify(`${group} ${sub}`)} (${group} commands: ${inGroup.map((c) => c.path[1]).join(', ')})`,
-      `${PROGRAM} ${group}`,
-    );
-  }
-  return { spec, rest: [...leading.filter((f) => f !== '--version'), ...argv.slice(i + 2)] };
 }
 
 function printError(error: unknown, verbose: boolean, secrets: readonly string[]): number {
@@ -130,24 +63,23 @@ function printError(error: unknown, verbose: boolean, secrets: readonly string[]
 /** Runs the command line; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
-  const out = (text: string) => process.stdout.write(`${text}\n`);
-  const err = (text: string) => process.stderr.write(`${text}\n`);
-  let ctx: Context | null = null;
+  // Set by the command once it runs (the program only parses before that).
+  const running: { ctx: Context | null; exitCode: number } = { ctx: null, exitCode: EXIT.ok };
+  const program = buildProgram(
+    { description: 'Keeps the SOL balances of Solana wallets fresh in Postgres, on Temporal.', version: version(), footer: FOOTER, groups: GROUPS, commands: COMMANDS },
+    async (spec, args) => {
+      running.ctx = new Context(args.json, args.verbose);
+      running.exitCode = await spec.run(running.ctx, args);
+    },
+  );
   try {
-    const resolved = resolve(argv, out, err);
-    if (typeof resolved === 'number') return resolved;
-    const { spec, rest } = resolved;
-    const args = parseCommand(spec, rest);
-    if (args === 'help') {
-      out(commandHelp(spec));
-      return EXIT.ok;
-    }
-    ctx = new Context(args.json, args.verbose);
-    return await spec.run(ctx, args);
+    await program.parseAsync(argv, { from: 'user' });
+    return running.exitCode;
   } catch (error) {
-    return printError(error, verbose, ctx?.secrets() ?? []);
+    if (error instanceof Shown) return error.exitCode;
+    return printError(error, verbose, running.ctx?.secrets() ?? []);
   } finally {
-    await ctx?.close();
+    await running.ctx?.close();
   }
 }
 
@@ -175,5 +107,5 @@ export function run(argv: string[] = process.argv.slice(2)): void {
   );
 }
 
-// `tsx src/cli/main.ts …` works too.
+// `npx tsx src/cli/main.ts …` runs the sources (development); bin/balance-tracker.js runs the build.
 if (require.main === module) run();

@@ -264,7 +264,6 @@ A tier whose workflow is not running, or does not answer, says so in the table a
 Exit status: 0 when shown (also when a tier workflow is not running), 1 when Postgres or
 Temporal cannot be reached.`,
   options: {},
-  positionals: { min: 0, max: 0 },
   async run(ctx) {
     let status: Status;
     try {

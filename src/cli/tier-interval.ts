@@ -10,8 +10,6 @@ import type { CommandSpec } from './args';
 import { CliError, EXIT, oneLine, UsageError } from './errors';
 import { toJson } from './output';
 
-const COMMAND = 'balance-tracker tiers interval';
-
 export const tiersInterval: CommandSpec = {
   path: ['tiers', 'interval'],
   summary: "change a tier's sweep interval (keeps the rest of its schedule)",
@@ -27,13 +25,12 @@ shows it at once. The change lasts: a worker never overwrites an existing schedu
 Exit status: 0 when changed, 2 for an unknown tier or an invalid duration, 1 when Temporal
 cannot be reached or the schedule does not exist (a worker creates it at start-up).`,
   options: {},
-  positionals: { min: 2, max: 2 },
   async run(ctx, args) {
     const [tier, text] = args.positionals as [string, string];
-    if (!isTier(tier)) throw new UsageError(`${COMMAND}: tier must be one of ${TIERS.join(', ')}, got ${JSON.stringify(tier)}`, COMMAND);
+    if (!isTier(tier)) throw new UsageError(`${args.command}: tier must be one of ${TIERS.join(', ')}, got ${JSON.stringify(tier)}`, args.command);
     const intervalMs = parseDuration(text);
     if (intervalMs === null || intervalMs < MIN_TIER_INTERVAL_MS) {
-      throw new UsageError(`${COMMAND}: duration must be like 30s, 5m or 1h and at least ${formatDuration(MIN_TIER_INTERVAL_MS)}, got ${JSON.stringify(text)}`, COMMAND);
+      throw new UsageError(`${args.command}: duration must be like 30s, 5m or 1h and at least ${formatDuration(MIN_TIER_INTERVAL_MS)}, got ${JSON.stringify(text)}`, args.command);
     }
     const id = tierScheduleId(tier);
     let previousMs: number;

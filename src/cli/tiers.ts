@@ -1,10 +1,10 @@
-// `tiers promote <address…> --to <tier>`: sends promoteWallets to the target tier's workflow
-// and shows what the workflow reports for it (a signal cannot answer; the report appears in
-// the workflow's `progress`).
+// `tiers promote <address…> --to <tier>`: promotes through the target tier's workflow with the
+// promoteWallets update, which answers each promotion with its report.
 
-import { checkAddress } from '../address';
+import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { type Address, checkAddress } from '../address';
 import { TIERS, type Tier, tierWorkflowId } from '../tiers';
-import { MAX_PROMOTE_ADDRESSES, type PromotionReport, promoteWalletsSignal } from '../../workflows/definitions';
+import { MAX_PROMOTE_ADDRESSES, type PromotionReport, promoteWalletsUpdate } from '../../workflows/definitions';
 import { type CommandSpec, tierOption } from './args';
 import type { Context } from './context';
 import { CliError, EXIT, oneLine } from './errors';
@@ -12,21 +12,8 @@ import { formatCount, quote, toJson } from './output';
 import { tierState } from './temporal';
 import { validateArguments } from './validate';
 
-/** How long to wait for the tier workflow to report the promotion. */
-const REPORT_TIMEOUT_MS = 60_000;
-const POLL_MS = 250;
-/** The workflow keeps this many recent reports. */
-const KEPT_REPORTS = 10;
-
-/** The reports in `after` (newest first) that were not in `before`. */
-export function newReports(before: PromotionReport[], after: PromotionReport[]): PromotionReport[] {
-  const old = before.map((r) => JSON.stringify(r));
-  const now = after.map((r) => JSON.stringify(r));
-  for (let i = 0; i <= now.length; i++) {
-    if (now.slice(i).every((key, j) => key === old[j])) return after.slice(0, i);
-  }
-  return after;
-}
+/** How long the tier workflow may take to answer one promotion (its move included). */
+const ANSWER_TIMEOUT_MS = 60_000;
 
 export interface PromotionTotal {
   tier: Tier;
@@ -39,11 +26,10 @@ export interface PromotionTotal {
   invalid: PromotionReport['invalid'];
   errors: string[];
   reports: PromotionReport[];
-  reportsShown: string;
 }
 
-/** The reports of one command's signals, added up (oldest first). */
-export function sumReports(tier: Tier, requested: number, reports: PromotionReport[], sent: number): PromotionTotal {
+/** The reports of one command's promotions (one per chunk), added up. */
+export function sumReports(tier: Tier, requested: number, reports: PromotionReport[]): PromotionTotal {
   const sum = (pick: (r: PromotionReport) => number) => reports.reduce((n, r) => n + pick(r), 0);
   return {
     tier,
@@ -56,14 +42,13 @@ export function sumReports(tier: Tier, requested: number, reports: PromotionRepo
     invalid: reports.flatMap((r) => r.invalid),
     errors: reports.flatMap((r) => (r.error ? [r.error] : [])),
     reports,
-    reportsShown: reports.length < sent ? `the last ${reports.length} of ${sent}` : 'all',
   };
 }
 
 /**
- * The text of a promotion report. Its invalid addresses and errors repeat what anyone's signal
- * carried (up to 64 characters of it), so they are quoted like all untrusted text; the reasons
- * are the address check's own text, which escapes what it names.
+ * The text of a promotion report. Its invalid addresses and errors repeat what a promotion
+ * carried (up to 64 characters of it; anyone's signal, in `progress`), so they are quoted like
+ * all untrusted text; the reasons are the address check's own text, which escapes what it names.
  */
 export function promotionText(id: string, total: PromotionTotal): { out: string[]; err: string[] } {
   const { tier } = total;
@@ -76,72 +61,69 @@ export function promotionText(id: string, total: PromotionTotal): { out: string[
   for (const address of total.unknown) out.push(`  not tracked: ${checkAddress(address).ok ? address : quote(address)}`);
   if (total.unknownCount > total.unknown.length) out.push(`  … and ${formatCount(total.unknownCount - total.unknown.length)} more not tracked`);
   for (const { address, reason } of total.invalid) out.push(`  invalid: ${quote(address, 64)}: ${reason}`);
-  if (total.reportsShown !== 'all') out.push(`  (counts from ${total.reportsShown} reports; the workflow keeps the newest ${KEPT_REPORTS})`);
   if (total.moved > 0) out.push(`moved wallets are checked on the ${tier} tier's next sweep`);
   const err = total.errors.map((error) => `error: ${id} rejected a promotion: ${quote(error, 300)}`);
   return { out, err };
 }
 
-async function promotions(ctx: Context, tier: Tier): Promise<PromotionReport[]> {
+/** One promotion of at most MAX_PROMOTE_ADDRESSES addresses, answered by the tier workflow with its report. */
+async function promoteChunk(ctx: Context, tier: Tier, addresses: Address[]): Promise<PromotionReport> {
+  const id = tierWorkflowId(tier);
+  try {
+    return await ctx.withDeadline(
+      (client) => client.workflow.getHandle(id).executeUpdate(promoteWalletsUpdate, { args: [{ addresses, tier }] }),
+      ANSWER_TIMEOUT_MS,
+    );
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) {
+      throw new CliError(`${id} refused the promotion: ${quote(error.cause?.message ?? error.message, 300)}`, EXIT.usage, error);
+    }
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      throw new CliError(`${id} has not answered the promotion within ${ANSWER_TIMEOUT_MS / 1000} s (is a worker running?); it may still make it`, EXIT.failure, error);
+    }
+    throw new CliError(`cannot promote through ${id}: ${oneLine(error, ctx.secrets())}`, EXIT.failure, error);
+  }
+}
+
+/** Promotes validated addresses, a chunk per update, and adds up the reports. */
+export async function promote(ctx: Context, tier: Tier, addresses: Address[]): Promise<PromotionTotal> {
+  // Said at once, rather than after an update nobody answers.
   const state = await tierState(ctx, tier);
   if (state.kind !== 'running') throw new CliError(`cannot promote to ${tier}: ${state.detail}`);
-  return state.progress.promotions;
+  const reports: PromotionReport[] = [];
+  for (let i = 0; i < addresses.length; i += MAX_PROMOTE_ADDRESSES) {
+    reports.push(await promoteChunk(ctx, tier, addresses.slice(i, i + MAX_PROMOTE_ADDRESSES)));
+  }
+  return sumReports(tier, addresses.length, reports);
 }
 
 export const tiersPromote: CommandSpec = {
   path: ['tiers', 'promote'],
-  summary: 'move wallets to another tier (sends the promoteWallets signal)',
-  args: '<address…> --to <tier>',
+  summary: 'move wallets to another tier (through the promoteWallets update)',
+  args: '<address...>',
   description: `
 Moves tracked wallets into the tier given by --to, through the tier workflow: the command
-sends the promoteWallets signal to balance-tier-<tier> (in chunks of at most
-${formatCount(MAX_PROMOTE_ADDRESSES)} addresses), waits for the workflow to report what it did, and prints
-that report: wallets moved, already in the tier, and not tracked (ignored). Moved wallets are
-checked on the target tier's next sweep. Moving works in both directions (high to low too).
+sends the promoteWallets update to balance-tier-<tier> (one per ${formatCount(MAX_PROMOTE_ADDRESSES)} addresses),
+which answers with what it did, and prints that report: wallets moved, already in the tier,
+and not tracked (ignored). Moved wallets are checked on the target tier's next sweep. Moving
+works in both directions (high to low too).
 
 Every address is validated here first; if any is invalid, each is named with its reason and
-no signal is sent. The tier workflow must be running (start a worker).
+nothing is sent. The tier workflow must be running (start a worker).
 
 Exit status: 0 when the workflow reported (also when some wallets were not tracked), 2 for an
-invalid address or tier, 1 when Temporal cannot be reached, the tier workflow is not running,
-or it did not report within ${REPORT_TIMEOUT_MS / 1000} s.`,
+invalid address or tier (or input the workflow refused), 1 when Temporal cannot be reached,
+the tier workflow is not running, a move failed, or it did not answer within ${ANSWER_TIMEOUT_MS / 1000} s.`,
   options: { to: { type: 'string', value: 'tier', description: `the tier to move the wallets to: ${TIERS.join(', ')} (required)` } },
-  positionals: { min: 1, max: Infinity },
   async run(ctx, args) {
-    const tier = tierOption(args, 'to', 'balance-tracker tiers promote');
+    const tier = tierOption(args, 'to');
     const { addresses } = validateArguments(args.positionals);
-    const id = tierWorkflowId(tier);
-    const before = await promotions(ctx, tier);
-    const client = await ctx.temporal();
-    const handle = client.workflow.getHandle(id);
-    const chunks: string[][] = [];
-    for (let i = 0; i < addresses.length; i += MAX_PROMOTE_ADDRESSES) chunks.push(addresses.slice(i, i + MAX_PROMOTE_ADDRESSES));
-    for (const chunk of chunks) {
-      try {
-        await ctx.withDeadline(() => handle.signal(promoteWalletsSignal, { addresses: chunk, tier }));
-      } catch (error) {
-        throw new CliError(`cannot signal ${id}: ${oneLine(error, ctx.secrets())}`, EXIT.failure, error);
-      }
-    }
-    // Only the newest reports are kept: with more chunks than that, the last ones are shown.
-    const expected = Math.min(chunks.length, KEPT_REPORTS);
-    const deadline = Date.now() + REPORT_TIMEOUT_MS;
-    let reports: PromotionReport[] = [];
-    for (;;) {
-      reports = newReports(before, await promotions(ctx, tier));
-      if (reports.length >= expected) break;
-      if (Date.now() > deadline) {
-        throw new CliError(`sent promoteWallets to ${id}, but it has not reported within ${REPORT_TIMEOUT_MS / 1000} s (is a worker running?)`);
-      }
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-    reports = reports.slice(0, expected).reverse();
-    const total = sumReports(tier, addresses.length, reports, chunks.length);
+    const total = await promote(ctx, tier, addresses);
     if (ctx.json) {
       ctx.io.out(toJson(total));
       return total.errors.length > 0 ? EXIT.failure : EXIT.ok;
     }
-    const text = promotionText(id, total);
+    const text = promotionText(tierWorkflowId(tier), total);
     for (const line of text.out) ctx.io.out(line);
     for (const line of text.err) ctx.io.err(line);
     return total.errors.length > 0 ? EXIT.failure : EXIT.ok;

@@ -14,7 +14,7 @@ const TIER_LIST = TIERS.join(', ');
 export const walletsAdd: CommandSpec = {
   path: ['wallets', 'add'],
   summary: 'start tracking wallets',
-  args: '<address…> [--tier <tier>]',
+  args: '<address...>',
   description: `
 Starts tracking the given wallets. Every address is validated first (base58 that decodes to
 32 bytes; whitespace is never trimmed): if any is invalid, each invalid one is named with its
@@ -25,9 +25,8 @@ sweep. Creates the database schema if it is missing.
 Exit status: 0 when done (also when every wallet was already tracked), 2 when an address is
 invalid, 1 when Postgres cannot be reached.`,
   options: { tier: { type: 'string', value: 'tier', description: `tier for new wallets: ${TIER_LIST} (default ${DEFAULT_TIER})` } },
-  positionals: { min: 1, max: Infinity },
   async run(ctx, args) {
-    const tier = tierOption(args, 'tier', 'balance-tracker wallets add', DEFAULT_TIER);
+    const tier = tierOption(args, 'tier', DEFAULT_TIER);
     const { addresses, repeated } = validateArguments(args.positionals);
     const sql = await ctx.db({ migrate: true });
     const added = new Set(await addWallets(sql, addresses, tier));
@@ -55,7 +54,7 @@ invalid, 1 when Postgres cannot be reached.`,
 export const walletsRemove: CommandSpec = {
   path: ['wallets', 'remove'],
   summary: 'stop tracking wallets (deletes their balance and history)',
-  args: '<address…>',
+  args: '<address...>',
   description: `
 Stops tracking the given wallets: their rows and balance history are deleted. Every address
 is validated first; if any is invalid, nothing is removed. Removing a wallet that is not
@@ -63,7 +62,6 @@ tracked is a no-op that says so.
 
 Exit status: 0 when done, 2 when an address is invalid, 1 when Postgres cannot be reached.`,
   options: {},
-  positionals: { min: 1, max: Infinity },
   async run(ctx, args) {
     const { addresses } = validateArguments(args.positionals);
     const sql = await ctx.db();
@@ -116,7 +114,7 @@ function stateNote(w: WalletView): string {
 export const walletsList: CommandSpec = {
   path: ['wallets', 'list'],
   summary: 'list tracked wallets with their balances',
-  args: '[--tier <tier>] [--limit <n>]',
+  args: '',
   description: `
 Lists tracked wallets in the order they were added, with balance (SOL), slot of the read,
 when each was last checked and last changed. NOTE shows wallets set aside as invalid (no
@@ -129,11 +127,9 @@ cannot be reached.`,
     limit: { type: 'string', value: 'n', description: 'show at most n wallets (default 100, at most 100,000)' },
     'set-aside': { type: 'boolean', description: 'only wallets set aside as invalid' },
   },
-  positionals: { min: 0, max: 0 },
   async run(ctx, args) {
-    const command = 'balance-tracker wallets list';
-    const tier = args.values.tier === undefined ? undefined : tierOption(args, 'tier', command);
-    const limit = intOption(args, 'limit', command, { min: 1, max: 100_000, fallback: 100 });
+    const tier = args.values.tier === undefined ? undefined : tierOption(args, 'tier');
+    const limit = intOption(args, 'limit', { min: 1, max: 100_000, fallback: 100 });
     const setAside = args.values['set-aside'] === true;
     const sql = await ctx.db();
     const [wallets, total] = await Promise.all([listWallets(sql, { tier, setAside, limit }), countWallets(sql, { tier, setAside })]);
@@ -166,6 +162,11 @@ cannot be reached.`,
   },
 };
 
+/** A balance change with its sign. */
+const signed = (n: bigint): string => (n > 0n ? `+${n}` : n.toString());
+/** Indents a table under its heading. */
+const indent = (text: string): string => text.split('\n').map((l) => `  ${l}`).join('\n');
+
 export const walletsShow: CommandSpec = {
   path: ['wallets', 'show'],
   summary: 'show one wallet: balance, tier, slot, last checked, history',
@@ -178,10 +179,8 @@ was), and its most recent balance changes (newest first).
 Exit status: 0 when shown, 2 when the address is invalid or not tracked, 1 when Postgres
 cannot be reached.`,
   options: { history: { type: 'string', value: 'n', description: 'show the n most recent balance changes (default 10, 0 to 1000)' } },
-  positionals: { min: 1, max: 1 },
   async run(ctx, args) {
-    const command = 'balance-tracker wallets show';
-    const historyLimit = intOption(args, 'history', command, { min: 0, max: 1000, fallback: 10 });
+    const historyLimit = intOption(args, 'history', { min: 0, max: 1000, fallback: 10 });
     const text = args.positionals[0]!;
     const check = checkAddress(text);
     if (!check.ok) throw new CliError(`invalid address ${quote(text)}: ${check.reason}`, EXIT.usage);
@@ -241,6 +240,3 @@ cannot be reached.`,
     return EXIT.ok;
   },
 };
-
-const signed = (n: bigint): string => (n > 0n ? `+${n}` : n.toString());
-const indent = (text: string): string => text.split('\n').map((l) => `  ${l}`).join('\n');

@@ -29,7 +29,6 @@ database for the other cluster).
 Exit status: 0 after a clean shutdown, 2 for invalid configuration, 1 when Postgres or
 Temporal cannot be reached, the RPC serves another cluster, or the worker fails.`,
   options: {},
-  positionals: { min: 0, max: 0 },
   async run(ctx) {
     const config = ctx.config();
     if (config.rpcUrl === null) {

@@ -3,15 +3,16 @@
 
 import type { Tier } from '../tiers';
 import type { Sql } from './client';
+import { NUMERIC, type WalletId } from './types';
 
 export interface IdRange {
-  fromId: number;
-  toId: number;
+  fromId: WalletId;
+  toId: WalletId;
   /** Due wallets inside the range when it was planned. */
   wallets: number;
 }
 
-type IdSpan = { fromId: number; toId: number };
+type IdSpan = { fromId: WalletId; toId: WalletId };
 
 /**
  * A wallet is due when no batch of its tier from a sweep planned since `cutoff` has read it.
@@ -57,7 +58,7 @@ export const CHECKS_KEPT_MIN_MS = 3_600_000;
  */
 export async function pruneChecks(sql: Sql, tier: Tier, intervalMs: number): Promise<number> {
   const keepMs = Math.max(CHECKS_KEPT_INTERVALS * intervalMs, CHECKS_KEPT_MIN_MS);
-  const [row] = await sql<{ deleted: bigint }[]>`
+  const [row] = await sql<{ deleted: number }[]>`
     WITH horizon AS (SELECT now() - ${keepMs} * interval '1 millisecond' AS before),
     deleted AS (
       DELETE FROM batch_checks b USING horizon h
@@ -70,8 +71,8 @@ export async function pruneChecks(sql: Sql, tier: Tier, intervalMs: number): Pro
       ON CONFLICT (tier) DO UPDATE SET before = GREATEST(batch_checks_pruned.before, excluded.before),
                                        slot = GREATEST(batch_checks_pruned.slot, excluded.slot)
     )
-    SELECT count(*) AS deleted FROM deleted`;
-  return Number(row!.deleted);
+    SELECT count(*)::int AS deleted FROM deleted`;
+  return row!.deleted;
 }
 
 export interface SweepClock {
@@ -86,9 +87,10 @@ export interface SweepClock {
 }
 
 export async function sweepClock(sql: Sql, intervalMs: number): Promise<SweepClock> {
-  const [row] = await sql<{ planned_at: string; cutoff: string }[]>`
+  // As text: µs precision, which a Date would cut to ms.
+  const [row] = await sql<SweepClock[]>`
     SELECT now()::text AS planned_at, (now() - ${intervalMs / 2} * interval '1 millisecond')::text AS cutoff`;
-  return { plannedAt: row!.planned_at, cutoff: row!.cutoff };
+  return row!;
 }
 
 /** Splits the due wallets (optionally inside an id range) into consecutive ranges of `size`. */
@@ -96,8 +98,8 @@ export async function dueRanges(
   sql: Sql,
   { tier, cutoff, size, within }: { tier: Tier; cutoff: string; size: number; within?: IdSpan },
 ): Promise<IdRange[]> {
-  const rows = await sql<{ from_id: bigint; to_id: bigint; wallets: bigint }[]>`
-    SELECT min(id) AS from_id, max(id) AS to_id, count(*) AS wallets
+  return sql<IdRange[]>`
+    SELECT min(id) AS from_id, max(id) AS to_id, count(*)::int AS wallets
     FROM (
       SELECT w.id, (row_number() OVER (ORDER BY w.id) - 1) / ${size} AS grp
       FROM wallets w
@@ -105,11 +107,10 @@ export async function dueRanges(
     ) numbered
     GROUP BY grp
     ORDER BY grp`;
-  return rows.map((r) => ({ fromId: Number(r.from_id), toId: Number(r.to_id), wallets: Number(r.wallets) }));
 }
 
 export interface StoredWallet {
-  id: number;
+  id: WalletId;
   address: string;
   lamports: bigint | null;
   slot: bigint | null;
@@ -142,31 +143,26 @@ export interface BatchRead {
 /** The due wallets of one batch range (at most MAX_BATCH, in id order). */
 export async function readBatch(
   sql: Sql,
-  { tier, cutoff, fromId, toId }: { tier: Tier; cutoff: string; fromId: number; toId: number },
+  { tier, cutoff, fromId, toId }: { tier: Tier; cutoff: string; fromId: WalletId; toId: WalletId },
 ): Promise<BatchRead> {
-  const rows = await sql<{ id: bigint; address: string; lamports: string | null; slot: bigint | null; newest: bigint | null; read_at: string }[]>`
+  const rows = await sql<(StoredWallet & { newest: bigint | null; readAt: string })[]>`
     SELECT due.*, ${newestRead(sql, sql`due.id`, sql`due.slot`)} AS newest, clock_timestamp()::text AS read_at
     FROM (
-      SELECT w.id, w.address, w.lamports::text AS lamports, w.slot
+      SELECT w.id, w.address, w.lamports, w.slot
       FROM wallets w
       WHERE ${dueWallets(sql, tier, cutoff, { fromId, toId })}
       ORDER BY w.id
       LIMIT ${MAX_BATCH}) due`;
-  const [clock] = rows.length ? [rows[0]!.read_at] : (await sql<{ read_at: string }[]>`SELECT clock_timestamp()::text AS read_at`).map((r) => r.read_at);
+  const [clock] = rows.length ? [rows[0]!.readAt] : (await sql<{ readAt: string }[]>`SELECT clock_timestamp()::text AS read_at`).map((r) => r.readAt);
   return {
     readAt: clock!,
-    wallets: rows.map((r) => ({
-      id: Number(r.id),
-      address: r.address,
-      lamports: r.lamports === null ? null : BigInt(r.lamports),
-      slot: r.slot,
-    })),
+    wallets: rows.map(({ id, address, lamports, slot }) => ({ id, address, lamports, slot })),
     minContextSlot: rows.reduce<bigint | null>((max, r) => (r.newest !== null && (max === null || r.newest > max) ? r.newest : max), null),
   };
 }
 
 export interface Observation {
-  id: number;
+  id: WalletId;
   lamports: bigint;
   onChain: boolean;
 }
@@ -174,8 +170,8 @@ export interface Observation {
 export interface BatchWrite {
   batchKey: string;
   tier: Tier;
-  fromId: number;
-  toId: number;
+  fromId: WalletId;
+  toId: WalletId;
   /** The plan instant of the batch's sweep (SweepClock.plannedAt). */
   plannedAt: string;
   readAt: string;
@@ -212,18 +208,17 @@ const WALLET_LOCK_CLASS = 0x6277; // "bw"
 export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWriteResult> {
   const sorted = [...batch.observations].sort((a, b) => a.id - b.id);
   const ids = sorted.map((o) => o.id);
-  const lamports = sorted.map((o) => o.lamports.toString());
+  const lamports = sql.array(sorted.map((o) => o.lamports), NUMERIC);
   // postgres.js does not serialize boolean arrays; text casts exactly.
   const onChain = sorted.map((o) => String(o.onChain));
-  const slot = batch.slot.toString();
   const [row] = await sql.begin(async (tx) => {
     await tx`
       SELECT pg_advisory_xact_lock(${WALLET_LOCK_CLASS} + (id >> 31)::int, (id & 2147483647)::int)
       FROM unnest(${ids}::bigint[]) WITH ORDINALITY AS t(id, n) ORDER BY n`;
     // A new statement, so a new snapshot: it sees what writers of these wallets committed before our locks.
-    return tx<{ changed: bigint; history_rows: bigint; stale: bigint; recorded: bigint }[]>`
+    return tx<{ changed: number; historyRows: number; stale: number; recorded: number }[]>`
       WITH input AS (
-        SELECT * FROM unnest(${ids}::bigint[], ${lamports}::numeric[], ${onChain}::text[]::boolean[]) AS t(id, lamports, on_chain)
+        SELECT * FROM unnest(${ids}::bigint[], ${lamports}, ${onChain}::text[]::boolean[]) AS t(id, lamports, on_chain)
       ),
       differing AS (
         SELECT i.id, i.lamports, i.on_chain, o.lamports AS previous, ${newestRead(sql, sql`i.id`, sql`o.slot`)} AS newest
@@ -232,36 +227,31 @@ export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWrit
       ),
       changed AS (
         UPDATE wallets w
-        SET lamports = d.lamports, on_chain = d.on_chain, slot = ${slot}::bigint, changed_at = now(),
+        SET lamports = d.lamports, on_chain = d.on_chain, slot = ${batch.slot}, changed_at = now(),
             first_read_at = coalesce(w.first_read_at, now())
         FROM differing d
-        WHERE w.id = d.id AND (d.newest IS NULL OR d.newest < ${slot}::bigint)
+        WHERE w.id = d.id AND (d.newest IS NULL OR d.newest < ${batch.slot})
         RETURNING w.id, d.lamports, d.previous
       ),
       history AS (
         INSERT INTO balance_changes (wallet_id, slot, lamports, previous_lamports)
-        SELECT id, ${slot}::bigint, lamports, previous FROM changed
+        SELECT id, ${batch.slot}, lamports, previous FROM changed
         ON CONFLICT DO NOTHING
         RETURNING 1
       ),
       recorded AS (
         INSERT INTO batch_checks (batch_key, tier, from_id, to_id, planned_at, read_at, slot, wallets, changed, wallet_ids)
         VALUES (${batch.batchKey}, ${batch.tier}, ${batch.fromId}, ${batch.toId}, ${batch.plannedAt}::timestamptz, ${batch.readAt}::timestamptz,
-                ${slot}::bigint, ${ids.length}, (SELECT count(*) FROM changed), ${ids}::bigint[])
+                ${batch.slot}, ${ids.length}, (SELECT count(*) FROM changed), ${ids}::bigint[])
         ON CONFLICT (batch_key) DO NOTHING
         RETURNING 1
       )
-      SELECT (SELECT count(*) FROM changed) AS changed,
-             (SELECT count(*) FROM history) AS history_rows,
-             (SELECT count(*) FROM differing WHERE newest >= ${slot}::bigint) AS stale,
-             (SELECT count(*) FROM recorded) AS recorded`;
+      SELECT (SELECT count(*)::int FROM changed) AS changed,
+             (SELECT count(*)::int FROM history) AS history_rows,
+             (SELECT count(*)::int FROM differing WHERE newest >= ${batch.slot}) AS stale,
+             (SELECT count(*)::int FROM recorded) AS recorded`;
   });
-  return {
-    changed: Number(row!.changed),
-    historyRows: Number(row!.history_rows),
-    stale: Number(row!.stale),
-    recorded: Number(row!.recorded) === 1,
-  };
+  return { ...row!, recorded: row!.recorded === 1 };
 }
 
 /** What a batch already recorded under this key wrote (an earlier attempt of the same activity), or null. */
@@ -272,7 +262,7 @@ export async function recordedBatch(sql: Sql, batchKey: string): Promise<{ walle
 }
 
 /** Sets aside wallets the RPC can never accept, with the reason, so no sweep retries them forever. */
-export async function setAsideInvalid(sql: Sql, wallets: { id: number; reason: string }[]): Promise<void> {
+export async function setAsideInvalid(sql: Sql, wallets: { id: WalletId; reason: string }[]): Promise<void> {
   if (wallets.length === 0) return;
   await sql`
     UPDATE wallets w SET invalid_reason = t.reason

@@ -13,6 +13,6 @@ export async function recordCluster(sql: Sql, genesisHash: string): Promise<stri
 
 /** The recorded cluster's genesis hash, or null before a worker first ran. */
 export async function recordedCluster(sql: Sql): Promise<string | null> {
-  const [row] = await sql<{ genesis_hash: string }[]>`SELECT genesis_hash FROM cluster`;
-  return row?.genesis_hash ?? null;
+  const [row] = await sql<{ genesisHash: string }[]>`SELECT genesis_hash FROM cluster`;
+  return row?.genesisHash ?? null;
 }

@@ -50,7 +50,7 @@ async function stalenessWithin(sql: Sql, horizons: [Tier, Horizon][]): Promise<M
   // postgres.js sends no NULLs inside arrays: '' is "no since", -1 "no horizon".
   const since = horizons.map(([, h]) => ('since' in h ? h.since : ''));
   const horizonMs = horizons.map(([, h]) => ('horizonMs' in h ? (h.horizonMs === null ? -1 : Math.max(0, Math.round(h.horizonMs))) : 0));
-  const rows = await sql<{ tier: Tier; wallets: bigint; oldest: string | null; age_seconds: number | null; exact: boolean; horizon_ms: number | null }[]>`
+  const rows = await sql<{ tier: Tier; wallets: number; oldest: string | null; ageSeconds: number | null; exact: boolean; horizonMs: number | null }[]>`
     WITH horizon AS (
       SELECT tier,
              CASE WHEN since <> '' THEN since::timestamptz
@@ -77,7 +77,7 @@ async function stalenessWithin(sql: Sql, horizons: [Tier, Horizon][]): Promise<M
       GROUP BY w.tier
     )
     SELECT h.tier,
-           coalesce(p.wallets, 0) AS wallets,
+           coalesce(p.wallets, 0)::int AS wallets,
            p.oldest::text AS oldest,
            extract(epoch FROM now() - p.oldest)::float8 AS age_seconds,
            (p.oldest IS NULL OR p.oldest >= h.since) AS exact,
@@ -87,11 +87,11 @@ async function stalenessWithin(sql: Sql, horizons: [Tier, Horizon][]): Promise<M
     rows.map((r) => [
       r.tier,
       {
-        wallets: Number(r.wallets),
+        wallets: r.wallets,
         oldest: r.oldest,
-        stalestAgeSeconds: r.age_seconds === null ? null : Math.max(0, Number(r.age_seconds)),
+        stalestAgeSeconds: r.ageSeconds === null ? null : Math.max(0, r.ageSeconds),
         exact: r.exact,
-        horizonMs: r.horizon_ms === null || !Number.isFinite(Number(r.horizon_ms)) ? Infinity : Number(r.horizon_ms),
+        horizonMs: r.horizonMs === null || !Number.isFinite(r.horizonMs) ? Infinity : r.horizonMs,
       },
     ]),
   );

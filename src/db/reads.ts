@@ -7,9 +7,10 @@
 
 import type { Tier } from '../tiers';
 import type { Sql } from './client';
+import type { WalletId } from './types';
 
 export interface WalletView {
-  id: bigint;
+  id: WalletId;
   address: string;
   tier: Tier;
   tierSince: Date;
@@ -28,50 +29,16 @@ export interface WalletView {
   createdAt: Date;
 }
 
-interface WalletRow {
-  id: bigint;
-  address: string;
-  tier: Tier;
-  tier_since: Date;
-  pinned_until: Date | null;
-  lamports: string | null;
-  on_chain: boolean | null;
-  slot: bigint | null;
-  changed_at: Date | null;
-  last_checked_at: Date | null;
-  checks_pruned_before: Date | null;
-  invalid_reason: string | null;
-  created_at: Date;
-}
-
 function columns(sql: Sql) {
   // ORDER BY read_at DESC LIMIT 1 walks the (tier, read_at) index from the newest batch,
   // bounded below by tier_since.
   return sql`
-    w.id, w.address, w.tier, w.tier_since, w.pinned_until, w.lamports::text AS lamports, w.on_chain, w.slot,
+    w.id, w.address, w.tier, w.tier_since, w.pinned_until, w.lamports, w.on_chain, w.slot,
     w.changed_at, w.invalid_reason, w.created_at,
     (SELECT b.read_at FROM batch_checks b
      WHERE b.tier = w.tier AND b.read_at > w.tier_since AND w.id BETWEEN b.from_id AND b.to_id AND w.id = ANY(b.wallet_ids)
      ORDER BY b.read_at DESC LIMIT 1) AS last_checked_at,
     (SELECT p.before FROM batch_checks_pruned p WHERE p.tier = w.tier AND p.before > w.tier_since) AS checks_pruned_before`;
-}
-
-function toView(r: WalletRow): WalletView {
-  return {
-    id: BigInt(r.id),
-    address: r.address,
-    tier: r.tier,
-    tierSince: r.tier_since,
-    pinnedUntil: r.pinned_until,
-    lamports: r.lamports === null ? null : BigInt(r.lamports),
-    onChain: r.on_chain,
-    slot: r.slot === null ? null : BigInt(r.slot),
-    changedAt: r.changed_at,
-    lastCheckedAt: r.last_checked_at,
-    checksPrunedBefore: r.checks_pruned_before,
-    invalidReason: r.invalid_reason,
-    createdAt: r.created_at,
-  };
 }
 
 export interface ListFilter {
@@ -88,20 +55,19 @@ function where(sql: Sql, { tier, setAside }: ListFilter) {
 
 /** The first `limit` wallets (by id, i.e. in the order they were added) matching the filter. */
 export async function listWallets(sql: Sql, filter: ListFilter & { limit: number }): Promise<WalletView[]> {
-  const rows = await sql<WalletRow[]>`
+  return sql<WalletView[]>`
     SELECT ${columns(sql)} FROM wallets w ${where(sql, filter)}
     ORDER BY w.id LIMIT ${filter.limit}`;
-  return rows.map(toView);
 }
 
 export async function countWallets(sql: Sql, filter: ListFilter = {}): Promise<number> {
-  const [row] = await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM wallets w ${where(sql, filter)}`;
-  return Number(row!.n);
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM wallets w ${where(sql, filter)}`;
+  return row!.n;
 }
 
 export async function findWallet(sql: Sql, address: string): Promise<WalletView | null> {
-  const [row] = await sql<WalletRow[]>`SELECT ${columns(sql)} FROM wallets w WHERE w.address = ${address}`;
-  return row ? toView(row) : null;
+  const [row] = await sql<WalletView[]>`SELECT ${columns(sql)} FROM wallets w WHERE w.address = ${address}`;
+  return row ?? null;
 }
 
 export interface BalanceChange {
@@ -112,18 +78,12 @@ export interface BalanceChange {
 }
 
 /** A wallet's most recent observed balance changes, newest first. */
-export async function walletHistory(sql: Sql, walletId: bigint, limit: number): Promise<BalanceChange[]> {
+export async function walletHistory(sql: Sql, walletId: WalletId, limit: number): Promise<BalanceChange[]> {
   if (limit <= 0) return [];
-  const rows = await sql<{ slot: bigint; lamports: string; previous_lamports: string | null; observed_at: Date }[]>`
-    SELECT slot, lamports::text AS lamports, previous_lamports::text AS previous_lamports, observed_at
-    FROM balance_changes WHERE wallet_id = ${walletId.toString()}::bigint
+  return sql<BalanceChange[]>`
+    SELECT slot, lamports, previous_lamports, observed_at
+    FROM balance_changes WHERE wallet_id = ${walletId}
     ORDER BY slot DESC LIMIT ${limit}`;
-  return rows.map((r) => ({
-    slot: BigInt(r.slot),
-    lamports: BigInt(r.lamports),
-    previousLamports: r.previous_lamports === null ? null : BigInt(r.previous_lamports),
-    observedAt: r.observed_at,
-  }));
 }
 
 export interface TierCounts {
@@ -136,15 +96,13 @@ export interface TierCounts {
 
 /** Wallet counts for every tier (tiers without wallets get zeros). */
 export async function tierCounts(sql: Sql, tiers: readonly Tier[]): Promise<Record<Tier, TierCounts>> {
-  const rows = await sql<{ tier: Tier; wallets: bigint; set_aside: bigint; unread: bigint }[]>`
-    SELECT tier, count(*) AS wallets,
-           count(*) FILTER (WHERE invalid_reason IS NOT NULL) AS set_aside,
-           count(*) FILTER (WHERE lamports IS NULL AND invalid_reason IS NULL) AS unread
+  const rows = await sql<({ tier: Tier } & TierCounts)[]>`
+    SELECT tier, count(*)::int AS wallets,
+           count(*) FILTER (WHERE invalid_reason IS NOT NULL)::int AS set_aside,
+           count(*) FILTER (WHERE lamports IS NULL AND invalid_reason IS NULL)::int AS unread
     FROM wallets GROUP BY tier`;
   const counts = Object.fromEntries(tiers.map((t) => [t, { wallets: 0, setAside: 0, unread: 0 }])) as Record<Tier, TierCounts>;
-  for (const r of rows) {
-    counts[r.tier] = { wallets: Number(r.wallets), setAside: Number(r.set_aside), unread: Number(r.unread) };
-  }
+  for (const { tier, ...count } of rows) counts[tier] = count;
   return counts;
 }
 
@@ -165,8 +123,8 @@ export async function databaseNow(sql: Sql): Promise<string> {
 /** How many of the given addresses were added at or after `since` (a databaseNow value). */
 export async function countAddedSince(sql: Sql, addresses: readonly string[], since: string): Promise<number> {
   if (addresses.length === 0) return 0;
-  const [row] = await sql<{ n: bigint }[]>`
-    SELECT count(*) AS n FROM wallets
+  const [row] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM wallets
     WHERE address = ANY(${[...addresses]}::text[]) AND created_at >= ${since}::timestamptz`;
-  return Number(row!.n);
+  return row!.n;
 }

@@ -24,7 +24,7 @@ export interface RetierResult {
  */
 export async function retier(sql: Sql, rules: SegmentationRules): Promise<RetierResult> {
   const result = await sql.begin(async (tx) => {
-    const moves = await tx<{ from_tier: Tier; to_tier: Tier; n: bigint }[]>`
+    const moves = await tx<{ fromTier: Tier; toTier: Tier; n: number }[]>`
       WITH activity AS (
         SELECT wallet_id, count(*) AS changes
         FROM balance_changes
@@ -61,13 +61,13 @@ export async function retier(sql: Sql, rules: SegmentationRules): Promise<Retier
         WHERE w.id = m.id AND w.tier = m.from_tier AND (w.pinned_until IS NULL OR w.pinned_until <= now())
         RETURNING m.from_tier, m.to_tier
       )
-      SELECT from_tier, to_tier, count(*) AS n FROM moved GROUP BY from_tier, to_tier`;
-    const counts = await tx<{ tier: Tier; n: bigint }[]>`SELECT tier, count(*) AS n FROM wallets GROUP BY tier`;
-    const [pins] = await tx<{ n: bigint }[]>`SELECT count(*) AS n FROM wallets WHERE pinned_until > now()`;
+      SELECT from_tier, to_tier, count(*)::int AS n FROM moved GROUP BY from_tier, to_tier`;
+    const counts = await tx<{ tier: Tier; n: number }[]>`SELECT tier, count(*)::int AS n FROM wallets GROUP BY tier`;
+    const [pins] = await tx<{ n: number }[]>`SELECT count(*)::int AS n FROM wallets WHERE pinned_until > now()`;
     const result: RetierResult = {
-      moved: Object.fromEntries(moves.map((m) => [`${m.from_tier}->${m.to_tier}`, Number(m.n)])),
-      tiers: Object.fromEntries(TIERS.map((t) => [t, Number(counts.find((c) => c.tier === t)?.n ?? 0)])) as Record<Tier, number>,
-      pinned: Number(pins!.n),
+      moved: Object.fromEntries(moves.map((m) => [`${m.fromTier}->${m.toTier}`, m.n])),
+      tiers: Object.fromEntries(TIERS.map((t) => [t, counts.find((c) => c.tier === t)?.n ?? 0])) as Record<Tier, number>,
+      pinned: pins!.n,
     };
     await tx`INSERT INTO retier_runs (moved, tiers, pinned) VALUES (${tx.json(result.moved)}, ${tx.json(result.tiers)}, ${result.pinned})`;
     return result;
@@ -85,7 +85,6 @@ export interface RetierRun extends RetierResult {
 
 /** The latest re-tiering, or null when none has run. */
 export async function lastRetier(sql: Sql): Promise<RetierRun | null> {
-  const [row] = await sql<{ ran_at: Date; moved: Record<string, number>; tiers: Record<Tier, number>; pinned: number }[]>`
-    SELECT ran_at, moved, tiers, pinned FROM retier_runs ORDER BY id DESC LIMIT 1`;
-  return row ? { ranAt: row.ran_at, moved: row.moved, tiers: row.tiers, pinned: row.pinned } : null;
+  const [row] = await sql<RetierRun[]>`SELECT ran_at, moved, tiers, pinned FROM retier_runs ORDER BY id DESC LIMIT 1`;
+  return row ?? null;
 }

@@ -87,7 +87,7 @@ const BULK_CHANGE = 1_000;
 export async function analyzeAfterBulkChange(sql: Sql, tier: Tier, added: number, sizeAfter?: number): Promise<boolean> {
   if (added < BULK_CHANGE) return false;
   // Counted here only when the caller does not know it already (an import; re-tiering does).
-  const size = sizeAfter ?? Number((await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM wallets WHERE tier = ${tier}`)[0]!.n);
+  const size = sizeAfter ?? (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM wallets WHERE tier = ${tier}`)[0]!.n;
   if (added * 2 < size) return false;
   await sql`ANALYZE wallets`;
   return true;

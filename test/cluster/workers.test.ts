@@ -201,11 +201,11 @@ describe('workers on the Temporal server with Postgres persistence', () => {
     const promoted = engine.sim.world.addresses(0, 5);
     await engine.client.workflow.getHandle(tierWorkflowId('high')).signal(promoteWalletsSignal, { tier: 'high', addresses: promoted });
     const rows = await waitFor('the promoted wallets in high', async () => {
-      const found = await engine.sql<{ tier: string; pinned_until: Date | null }[]>`SELECT tier, pinned_until FROM wallets WHERE address = ANY(${promoted}::text[])`;
+      const found = await engine.sql<{ tier: string; pinnedUntil: Date | null }[]>`SELECT tier, pinned_until FROM wallets WHERE address = ANY(${promoted}::text[])`;
       return found.every((r) => r.tier === 'high') ? found : undefined;
     }, 60_000);
     expect(rows).toHaveLength(5);
-    expect(rows.every((r) => r.pinned_until !== null && r.pinned_until.getTime() > Date.now())).toBe(true);
+    expect(rows.every((r) => r.pinnedUntil !== null && r.pinnedUntil.getTime() > Date.now())).toBe(true);
 
     // The high tier's schedule is paused; triggering it runs one sweep of the promoted wallets.
     const before = (await engine.progress('high')).totals.sweeps;

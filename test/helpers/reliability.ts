@@ -60,23 +60,23 @@ export async function checkPromises(
 ): Promise<PromiseReport> {
   const { world } = sim;
   const served = sim.reads();
-  const wallets = await sql<{ id: bigint; address: string; lamports: string | null; on_chain: boolean | null; slot: bigint | null }[]>`
-    SELECT id, address, lamports::text, on_chain, slot FROM wallets
+  const wallets = await sql<{ id: number; address: string; lamports: bigint | null; onChain: boolean | null; slot: bigint | null }[]>`
+    SELECT id, address, lamports, on_chain, slot FROM wallets
     WHERE tier = ${tier} AND invalid_reason IS NULL ORDER BY id`;
-  const reads = await sql<{ id: bigint; slot: bigint; read_at: Date; sweep: string }[]>`
+  const reads = await sql<{ id: number; slot: bigint; readAt: Date; sweep: string }[]>`
     SELECT w.id, b.slot, b.read_at, split_part(b.batch_key, '/', 1) AS sweep
     FROM wallets w JOIN batch_checks b ON b.tier = w.tier AND w.id = ANY(b.wallet_ids) AND b.read_at > w.tier_since
     WHERE w.tier = ${tier} AND w.invalid_reason IS NULL
     ORDER BY w.id, b.read_at`;
-  const history = await sql<{ wallet_id: bigint; slot: bigint; lamports: string }[]>`
-    SELECT c.wallet_id, c.slot, c.lamports::text FROM balance_changes c JOIN wallets w ON w.id = c.wallet_id
+  const history = await sql<{ walletId: number; slot: bigint; lamports: bigint }[]>`
+    SELECT c.wallet_id, c.slot, c.lamports FROM balance_changes c JOIN wallets w ON w.id = c.wallet_id
     WHERE w.tier = ${tier} AND w.invalid_reason IS NULL ORDER BY c.wallet_id, c.slot`;
   const [batches] = await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM batch_checks WHERE tier = ${tier}`;
   const [negative] = await sql<{ n: bigint }[]>`
     SELECT (SELECT count(*) FROM wallets WHERE lamports < 0) + (SELECT count(*) FROM balance_changes WHERE lamports < 0) AS n`;
 
-  const readsOf = groupBy(reads, (r) => Number(r.id));
-  const historyOf = groupBy(history, (r) => Number(r.wallet_id));
+  const readsOf = groupBy(reads, (r) => r.id);
+  const historyOf = groupBy(history, (r) => r.walletId);
   const since = checkedSince ? Date.parse(checkedSince) : null;
   const report: PromiseReport = {
     wallets: wallets.length,
@@ -106,7 +106,7 @@ export async function checkPromises(
   };
 
   for (const wallet of wallets) {
-    const id = Number(wallet.id);
+    const { id } = wallet;
     const servedSlots = served.get(wallet.address) ?? new Map<number, number>();
     report.servedReads += servedSlots.size;
     // A recorded read counts only when the simulator served this address at the batch's slot,
@@ -132,7 +132,7 @@ export async function checkPromises(
     }
     report.walletsChecked++;
     report.walletReads += own.length;
-    if (since !== null && !own.some((r) => r.read_at.getTime() >= since)) {
+    if (since !== null && !own.some((r) => r.readAt.getTime() >= since)) {
       report.notCheckedSinceCount++;
       note(report.notCheckedSince, wallet.address);
     }
@@ -151,7 +151,7 @@ export async function checkPromises(
       previous = truth;
     }
     report.expectedHistoryRows += expected.size;
-    const actual = new Map((historyOf.get(id) ?? []).map((h) => [h.slot, BigInt(h.lamports)]));
+    const actual = new Map((historyOf.get(id) ?? []).map((h) => [h.slot, h.lamports]));
     for (const [slot, lamports] of expected) {
       if (actual.get(slot) !== lamports) {
         report.missingHistoryCount++;
@@ -166,14 +166,14 @@ export async function checkPromises(
     }
 
     // The stored balance is the truth at its slot, and still the truth at the latest read.
-    const stored = wallet.lamports === null ? null : BigInt(wallet.lamports);
+    const stored = wallet.lamports;
     const atSlot = wallet.slot === null ? undefined : world.balanceAt(wallet.address, wallet.slot);
     const atLastRead = world.balanceAt(wallet.address, lastSlot);
     const ok =
       stored !== null &&
       atSlot !== undefined &&
       stored === (atSlot ?? 0n) &&
-      wallet.on_chain === (atSlot !== null) &&
+      wallet.onChain === (atSlot !== null) &&
       atLastRead === atSlot &&
       wallet.slot! <= lastSlot;
     if (!ok) {
@@ -223,12 +223,11 @@ export function watchSlots(sql: Sql, everyMs = 2_000) {
   let stopped = false;
   const sample = async () => {
     try {
-      const rows = await sql<{ id: bigint; slot: bigint }[]>`SELECT id, slot FROM wallets WHERE slot IS NOT NULL`;
+      const rows = await sql<{ id: number; slot: bigint }[]>`SELECT id, slot FROM wallets WHERE slot IS NOT NULL`;
       for (const row of rows) {
-        const id = Number(row.id);
-        const before = last.get(id);
-        if (before !== undefined && row.slot < before && regressions.length < EXAMPLES) regressions.push(`wallet ${id}: slot ${before} -> ${row.slot}`);
-        last.set(id, row.slot);
+        const before = last.get(row.id);
+        if (before !== undefined && row.slot < before && regressions.length < EXAMPLES) regressions.push(`wallet ${row.id}: slot ${before} -> ${row.slot}`);
+        last.set(row.id, row.slot);
       }
       samples++;
     } catch {

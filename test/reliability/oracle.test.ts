@@ -40,9 +40,9 @@ async function idSpan(): Promise<{ min: number; max: number }> {
 
 /** Reads the wallets of ids [fromId, toId] from the simulator and writes a batch row claiming every wallet of `covers` checked (default: the same ids). */
 async function batch(key: string, fromId: number, toId: number, covers = { fromId, toId }): Promise<void> {
-  const rows = await sql<{ id: bigint; address: string }[]>`SELECT id, address FROM wallets WHERE id BETWEEN ${fromId} AND ${toId} ORDER BY id`;
+  const rows = await sql<{ id: number; address: string }[]>`SELECT id, address FROM wallets WHERE id BETWEEN ${fromId} AND ${toId} ORDER BY id`;
   const read = await createBalanceReader({ url: sim.url, commitment: 'confirmed', timeoutMs: 5_000, maxRetryAfterMs: 60_000 })(rows.map((r) => r.address));
-  const observations: Observation[] = rows.map((r, i) => ({ id: Number(r.id), ...read.balances[i]! }));
+  const observations: Observation[] = rows.map((r, i) => ({ id: r.id, ...read.balances[i]! }));
   const now = (await dbNow(sql)).toISOString();
   await writeBatch(sql, { batchKey: key, tier: 'high', ...covers, plannedAt: now, readAt: now, slot: read.slot, observations });
   // What a broken engine would record: every wallet of `covers` as checked, read or not.

@@ -6,7 +6,8 @@
 // histories kept from before a patched() change, replayed until that patch is deprecated.
 //
 // What is recorded (one file each):
-//   tier-first-run      a tier workflow's first run: a promotion (one bad address), a sweep
+//   tier-first-run      a tier workflow's first run: a promotion by signal (one bad address),
+//                       one by update (and one the update's validator refused), a sweep
 //                       asked for by a tick, two requests that coalesce behind a running
 //                       sweep, and the continue-as-new that carries the pending one
 //   tier-carried-run    the run it continued as, with the carried sweep done (still running)
@@ -35,7 +36,7 @@ import { dropDatabase, ensureDatabase } from '../../tools/stack/postgres';
 import { TIERS, tierScheduleId, tierWorkflowId } from '../../src/tiers';
 import { ensureTemporalCli } from '../../tools/toolchain/binaries';
 import { bundleWorkflows, createWorkers, installRuntime } from '../../src/worker';
-import { batchWorkflowId, progressQuery, promoteWalletsSignal, requestSweepSignal, type TierProgress } from '../../workflows/definitions';
+import { batchWorkflowId, progressQuery, promoteWalletsSignal, promoteWalletsUpdate, requestSweepSignal, type TierProgress } from '../../workflows/definitions';
 import { DEFAULT_POSTGRES_ADMIN_URL } from '../global-setup';
 import { waitFor } from '../helpers/reliability';
 
@@ -99,6 +100,13 @@ async function main(): Promise<void> {
 
       await tierHandle.signal(promoteWalletsSignal, { tier: TIER, addresses: [...addresses.slice(WALLETS - 3), 'not-an-address'] });
       await until('the promotion', (p) => p.promotions.length === 1);
+      const refused = await tierHandle.executeUpdate(promoteWalletsUpdate, { args: [{ tier: TIER, addresses: ['not-an-address'] }] }).then(
+        () => false,
+        () => true,
+      );
+      if (!refused) throw new Error('the promoteWallets update took an invalid address');
+      const byUpdate = await tierHandle.executeUpdate(promoteWalletsUpdate, { args: [{ tier: TIER, addresses: addresses.slice(0, 2) }] });
+      if (byUpdate.unchanged !== 2) throw new Error(`unexpected promotion report: ${JSON.stringify(byUpdate)}`);
 
       const tick = await client.workflow.start('sweepTickWorkflow', {
         workflowId: 'record-histories-tick',

@@ -48,6 +48,7 @@ interface HistoryJson {
     eventType: string;
     workflowExecutionStartedEventAttributes?: { workflowType: { name: string } };
     workflowExecutionSignaledEventAttributes?: { signalName: string };
+    workflowExecutionUpdateAcceptedEventAttributes?: { acceptedRequest: { input: { name: string } } };
   }[];
 }
 
@@ -62,7 +63,7 @@ describe('replaying recorded histories', () => {
     current = await bundleWorkflows();
   });
 
-  it('covers every workflow type, a continue-as-new and a promotion', () => {
+  it('covers every workflow type, a continue-as-new and a promotion by signal and by update', () => {
     const files = histories().map((h) => h.file);
     const types = files.map((file) => read(file).events[0]!.workflowExecutionStartedEventAttributes!.workflowType.name);
     expect(new Set(types)).toEqual(new Set(['tierWorkflow', 'batchWorkflow', 'sweepTickWorkflow', 'retierWorkflow']));
@@ -70,6 +71,8 @@ describe('replaying recorded histories', () => {
     expect(events.map((e) => e.eventType)).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
     const signals = events.flatMap((e) => (e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes.signalName] : []));
     expect(signals).toContain('promoteWallets');
+    const updates = events.flatMap((e) => (e.workflowExecutionUpdateAcceptedEventAttributes ? [e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest.input.name] : []));
+    expect(updates).toEqual(['promoteWallets']);
     expect(signals.filter((s) => s === 'requestSweep').length).toBeGreaterThanOrEqual(3);
   });
 

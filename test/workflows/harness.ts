@@ -81,17 +81,21 @@ export class FakeTier {
 
   activities(): Partial<Activities> {
     return {
-      planSweep: async ({ pageSize }): Promise<SweepPlan> => {
+      planSweep: async ({ tier, sweepId, pageSize }): Promise<SweepPlan> => {
         this.count('planSweep');
         return {
-          cutoff: new Date(Date.now() - 30_000).toISOString(),
-          plannedAt: new Date().toISOString(),
+          sweep: {
+            tier,
+            sweepId,
+            cutoff: new Date(Date.now() - 30_000).toISOString(),
+            plannedAt: new Date().toISOString(),
+            batchWindow: this.options.batchWindow ?? 4,
+            batchTimeoutMs: this.options.batchTimeoutMs ?? 60_000,
+            rpcTaskQueue: this.taskQueue,
+          },
           intervalMs: this.options.intervalMs ?? 30_000,
-          paused: false,
           sweepConcurrency: this.options.sweepConcurrency ?? 8,
-          batchWindow: this.options.batchWindow ?? 4,
-          batchTimeoutMs: this.options.batchTimeoutMs ?? 60_000,
-          rpcTaskQueue: this.taskQueue,
+          paused: false,
           firstPage: this.page({ afterId: 0, pageSize }),
         };
       },

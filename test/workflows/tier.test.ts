@@ -2,10 +2,11 @@
 // Postgres, no RPC node. What the end-to-end tests cannot reach easily: coalescing, carry-over
 // across continue-as-new, bad signals and queries, failing activities and children.
 
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promotionText, sumReports } from '../../src/cli/tiers';
-import { batchWorkflowId, promoteWalletsSignal, requestSweepSignal, type BatchProgress } from '../../workflows/definitions';
+import { batchWorkflowId, progressQuery, promoteWalletsSignal, promoteWalletsUpdate, requestSweepSignal, type BatchProgress } from '../../workflows/definitions';
 import { testAddresses } from '../helpers/addresses';
 import { checked, FakeTier, type Harness, runHistories, startHarness, waitForProgress } from './harness';
 
@@ -22,6 +23,16 @@ function gate(): { wait: Promise<void>; open: () => void } {
   let open!: () => void;
   const wait = new Promise<void>((resolve) => (open = resolve));
   return { wait, open };
+}
+
+/** Moves that find only `tracked` in the database: every other address comes back untracked. */
+function trackOnly(fake: FakeTier, tracked: string): void {
+  fake.moveWallets = async ({ addresses }) => ({
+    moved: addresses.filter((a) => a === tracked).length,
+    unchanged: 0,
+    unknown: addresses.filter((a) => a !== tracked).length,
+    unknownExamples: addresses.filter((a) => a !== tracked),
+  });
 }
 
 async function status(workflowId: string): Promise<string | undefined> {
@@ -90,12 +101,7 @@ describe('bad input', () => {
   it('bad promotions, sweep requests and queries are reported or refused, and the tier keeps working', async () => {
     const fake = new FakeTier({ wallets: 100, childSize: 100 });
     const [tracked, untracked] = testAddresses(2, 'promote');
-    fake.moveWallets = async ({ addresses }) => ({
-      moved: addresses.filter((a) => a === tracked).length,
-      unchanged: 0,
-      unknown: addresses.filter((a) => a !== tracked).length,
-      unknownExamples: addresses.filter((a) => a !== tracked),
-    });
+    trackOnly(fake, tracked!);
     const worker = await fake.worker(h);
     await worker.runUntil(async () => {
       const handle = await fake.start(h);
@@ -133,7 +139,7 @@ describe('bad input', () => {
       expect(progress.lastSweep).toMatchObject({ reason: '(an object)', walletsChecked: 100 });
 
       // The CLI shows the report's untrusted text escaped: nothing invisible, no terminal control.
-      const text = promotionText(handle.workflowId, sumReports('high', 6, [mixed!, trapTier!], 2));
+      const text = promotionText(handle.workflowId, sumReports('high', 6, [mixed!, trapTier!]));
       const printed = [...text.out, ...text.err].join('\n');
       for (const hidden of ['\u001b', '\u202e', '\u200b']) expect(printed).not.toContain(hidden);
       expect(text.out).toContainEqual(expect.stringMatching(/^ {2}invalid: "evn\\u202e\\u001b\[31mred\\u200b": /));
@@ -145,6 +151,52 @@ describe('bad input', () => {
       await expect(handle.query('noSuchQuery')).rejects.toThrow();
       await handle.signal(requestSweepSignal, { reason: 'after' });
       await waitForProgress(h, handle.workflowId, (p) => p.totals.sweeps === 2);
+      expect(await status(handle.workflowId)).toBe('RUNNING');
+      await handle.terminate();
+    });
+  });
+});
+
+describe('promotion by update', () => {
+  it('refuses bad input before it enters history, and answers a valid promotion with its report', async () => {
+    const fake = new FakeTier({ wallets: 100, childSize: 100 });
+    const [tracked, untracked] = testAddresses(2, 'update');
+    trackOnly(fake, tracked!);
+    const worker = await fake.worker(h);
+    await worker.runUntil(async () => {
+      const handle = await fake.start(h);
+      const refused: [unknown, string][] = [
+        [{ tier: 'high', addresses: 'x' }, 'addresses must be a list'],
+        [{ tier: 'high', addresses: testAddresses(10_001, 'update-many') }, 'too many addresses (10001); at most 10000 per signal'],
+        [{ tier: 'high', addresses: [tracked, 'not-an-address', 7] }, '2 of 3 addresses are invalid, the first "not-an-address": invalid character \'-\' (U+002D) at position 4: not base58'],
+        [{ tier: 'ultra', addresses: [tracked] }, "unknown tier 'ultra': expected high, medium or low"],
+        [{ tier: 'high', addresses: [] }, 'no addresses to promote'],
+        [null, "unknown tier 'undefined': expected high, medium or low"],
+      ];
+      for (const [input, message] of refused) {
+        const error: unknown = await handle.executeUpdate('promoteWallets', { args: [input] }).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
+        expect((error as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'InvalidPromotion', message });
+      }
+      expect(fake.moves).toEqual([]);
+      expect((await handle.query(progressQuery)).promotions).toEqual([]);
+
+      const report = await handle.executeUpdate(promoteWalletsUpdate, { args: [{ tier: 'low', addresses: [tracked, untracked, tracked] }] });
+      expect(report).toMatchObject({ tier: 'low', requested: 3, moved: 1, unchanged: 0, unknownCount: 1, unknown: [untracked], invalidCount: 0, invalid: [], error: null });
+      expect(fake.moves).toEqual([{ tier: 'low', addresses: [tracked, untracked] }]);
+      expect((await handle.query(progressQuery)).promotions).toEqual([report]);
+
+      // Only the valid update is in the history: accepted once, completed with the report.
+      const events = (await handle.fetchHistory()).events ?? [];
+      const accepted = events.flatMap((e) => (e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input ? [e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest.input] : []));
+      expect(accepted.map((input) => ({ name: input.name, args: input.args!.payloads!.map((p) => defaultPayloadConverter.fromPayload(p)) }))).toEqual([
+        { name: 'promoteWallets', args: [{ tier: 'low', addresses: [tracked, untracked, tracked] }] },
+      ]);
+      expect(events.filter((e) => e.workflowExecutionUpdateCompletedEventAttributes)).toHaveLength(1);
+      expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
       expect(await status(handle.workflowId)).toBe('RUNNING');
       await handle.terminate();
     });

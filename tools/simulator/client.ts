@@ -3,6 +3,7 @@
 
 import type { ProviderKnobs } from './provider';
 import { servedReadsFromJson, type ServedReads, type ServedReadsJson, type SimulatorStats } from './stats';
+import type { MintSpec } from './world';
 
 export interface WalletSeed {
   address: string;
@@ -34,6 +35,12 @@ export interface SimulatorControl {
   addWallets(wallets: readonly WalletSeed[]): Promise<number>;
   /** Sets a balance from the next slot on; returns that slot. */
   setBalance(address: string, lamports: bigint | null): Promise<number>;
+  /** The world's mints. */
+  mints(): Promise<MintSpec[]>;
+  /** The true amount of the wallet's ATA for the mint at `slot` (default: the newest); null when it did not exist. */
+  tokenTruth(wallet: string, mint: string, slot?: number): Promise<bigint | null>;
+  /** Sets the amount of the wallet's ATA for the mint from the next slot on (null: closes it); returns that slot. */
+  setTokenAmount(wallet: string, mint: string, amount: bigint | null): Promise<number>;
 }
 
 export class SimulatorControlError extends Error {
@@ -58,7 +65,13 @@ export function simulatorControl(baseUrl: string): SimulatorControl {
     if (!response.ok) throw new SimulatorControlError(response.status, `${method} /__sim/${path}: ${payload.error ?? response.statusText}`);
     return payload;
   };
-  const lamportsText = (lamports: bigint | null): string | null => (lamports === null ? null : lamports.toString());
+  const amountText = (amount: bigint | null): string | null => (amount === null ? null : amount.toString());
+  const amountOf = (text: string | null): bigint | null => (text === null ? null : BigInt(text));
+  const slotQuery = (fields: Record<string, string>, slot: number | undefined): URLSearchParams => {
+    const query = new URLSearchParams(fields);
+    if (slot !== undefined) query.set('slot', String(slot));
+    return query;
+  };
 
   return {
     stats: ({ arrivals = true } = {}) => call('GET', `stats${arrivals ? '' : '?arrivals=false'}`),
@@ -70,18 +83,17 @@ export function simulatorControl(baseUrl: string): SimulatorControl {
     setKnobs: (partial) => call('POST', 'knobs', partial),
     slot: () => call('GET', 'slot'),
     advance: async (slots = 1, { changes = true } = {}) => (await call<{ slot: number }>('POST', 'advance', { slots, changes })).slot,
-    truth: async (address, slot) => {
-      const query = new URLSearchParams({ address });
-      if (slot !== undefined) query.set('slot', String(slot));
-      const { lamports } = await call<{ lamports: string | null }>('GET', `truth?${query}`);
-      return lamports === null ? null : BigInt(lamports);
-    },
+    truth: async (address, slot) => amountOf((await call<{ lamports: string | null }>('GET', `truth?${slotQuery({ address }, slot)}`)).lamports),
     wallets: (offset = 0, limit = 1000) => call('GET', `wallets?offset=${offset}&limit=${limit}`),
     addWallets: async (wallets) => {
-      const body = { wallets: wallets.map(({ address, lamports }) => ({ address, lamports: lamportsText(lamports) })) };
+      const body = { wallets: wallets.map(({ address, lamports }) => ({ address, lamports: amountText(lamports) })) };
       return (await call<{ total: number }>('POST', 'wallets', body)).total;
     },
     setBalance: async (address, lamports) =>
-      (await call<{ appliesAtSlot: number }>('POST', 'balance', { address, lamports: lamportsText(lamports) })).appliesAtSlot,
+      (await call<{ appliesAtSlot: number }>('POST', 'balance', { address, lamports: amountText(lamports) })).appliesAtSlot,
+    mints: async () => (await call<{ mints: MintSpec[] }>('GET', 'mints')).mints,
+    tokenTruth: async (wallet, mint, slot) => amountOf((await call<{ amount: string | null }>('GET', `token-truth?${slotQuery({ wallet, mint }, slot)}`)).amount),
+    setTokenAmount: async (wallet, mint, amount) =>
+      (await call<{ appliesAtSlot: number }>('POST', 'token-amount', { wallet, mint, amount: amountText(amount) })).appliesAtSlot,
   };
 }

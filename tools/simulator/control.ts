@@ -97,6 +97,29 @@ const ROUTES: Record<string, { GET?: Handler; POST?: Handler }> = {
       return { added: parsed.length, total: world.size };
     },
   },
+  mints: {
+    GET: ({ world }) => ({ mints: world.mints.map(({ address, program, decimals }) => ({ address, program, decimals })) }),
+  },
+  'token-truth': {
+    GET: ({ world }, query) => {
+      const wallet = required(query, 'wallet');
+      const mint = required(query, 'mint');
+      const slotText = query.get('slot');
+      const slot = slotText === null ? world.slot() : integerOf('slot', slotText);
+      const amount = world.tokenAmountAt(wallet, mint, slot);
+      return { wallet, mint, slot, amount: amount === null ? null : amount.toString() };
+    },
+  },
+  'token-amount': {
+    POST: async ({ world }, _query, body) => {
+      const { wallet, mint, amount } = objectOf(body);
+      if (typeof wallet !== 'string') throw new HttpError(400, 'wallet must be a string');
+      if (typeof mint !== 'string') throw new HttpError(400, 'mint must be a string');
+      const value = lamportsOf(amount, 'amount');
+      const appliesAtSlot = await world.setTokenAmount(wallet, mint, value);
+      return { wallet, mint, amount: value === null ? null : value.toString(), appliesAtSlot };
+    },
+  },
   balance: {
     POST: ({ world }, _query, body) => {
       const { address, lamports } = objectOf(body);
@@ -115,7 +138,7 @@ export async function handleControl(req: IncomingMessage, res: ServerResponse, u
     const handler = req.method === 'GET' || req.method === 'POST' ? route[req.method] : undefined;
     if (!handler) throw new HttpError(405, `${url.pathname} takes ${Object.keys(route).join(' or ')}`);
     const body = req.method === 'POST' ? await readJson(req) : undefined;
-    send(res, 200, handler(ctx, url.searchParams, body));
+    send(res, 200, await handler(ctx, url.searchParams, body));
   } catch (error) {
     // RangeError: the world or the knobs refused a value; the message says which and why.
     if (error instanceof HttpError) send(res, error.status, { error: error.message });
@@ -164,7 +187,7 @@ function integerOf(name: string, text: string): number {
   return Number(text);
 }
 
-/** Lamports as a decimal string (exact u64) or null (the account does not exist). */
+/** Lamports or a token amount as a decimal string (exact u64), or null (the account does not exist). */
 function lamportsOf(value: unknown, name: string): bigint | null {
   if (value === null) return null;
   if (typeof value !== 'string' || !/^\d+$/.test(value) || BigInt(value) > U64_MAX) {

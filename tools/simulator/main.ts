@@ -18,6 +18,7 @@ const NUMERIC_FLAGS: Record<string, { option: NumericOption; integer: boolean; f
   'busy-change-rate': { option: 'busyChangeRate', integer: false, fallback: WORLD_DEFAULTS.busyChangeRate },
   'idle-change-rate': { option: 'idleChangeRate', integer: false, fallback: WORLD_DEFAULTS.idleChangeRate },
   'missing-fraction': { option: 'missingFraction', integer: false, fallback: WORLD_DEFAULTS.missingFraction },
+  mints: { option: 'mints', integer: true, fallback: WORLD_DEFAULTS.mints },
   'latency-ms': { option: 'latencyMs', integer: false, fallback: DEFAULT_KNOBS.latencyMs },
   'jitter-ms': { option: 'jitterMs', integer: false, fallback: DEFAULT_KNOBS.jitterMs },
   'rate-limit-rps': { option: 'rateLimitRps', integer: true, fallback: DEFAULT_KNOBS.rateLimitRps },
@@ -33,6 +34,7 @@ const NUMERIC_FLAGS: Record<string, { option: NumericOption; integer: boolean; f
   'negative-lamports-rate': { option: 'negativeLamportsRate', integer: false, fallback: DEFAULT_KNOBS.negativeLamportsRate },
   'string-lamports-rate': { option: 'stringLamportsRate', integer: false, fallback: DEFAULT_KNOBS.stringLamportsRate },
   'stale-slot-rate': { option: 'staleSlotRate', integer: false, fallback: DEFAULT_KNOBS.staleSlotRate },
+  'wrong-owner-rate': { option: 'wrongOwnerRate', integer: false, fallback: DEFAULT_KNOBS.wrongOwnerRate },
 };
 
 const USAGE = `usage: npm run simulator -- [--flag value ...]
@@ -44,7 +46,9 @@ ${Object.entries(NUMERIC_FLAGS)
   .map(([flag, { integer, fallback }]) => `  --${`${flag} <${integer ? 'int' : 'num'}>`.padEnd(28)}default ${fallback}`)
   .join('\n')}
 
-Rates and fractions are from 0 to 1; --slot-ms 0 stops the clock (advance with POST /__sim/advance).`;
+Rates and fractions are from 0 to 1; --slot-ms 0 stops the clock (advance with POST /__sim/advance).
+--mints N makes N mints from the seed, alternating SPL Token and Token-2022, and gives every
+wallet an associated token account for each (GET /__sim/mints lists them).`;
 
 function parse(argv: string[]): SimulatorOptions | 'help' {
   const { values } = parseArgs({
@@ -106,6 +110,7 @@ async function main(): Promise<void> {
     `  ${world.size} wallets, seed ${JSON.stringify(world.seed)}, slot ${world.slot()}` +
       (world.slotMs > 0 ? `, ${world.slotMs} ms per slot` : ', clock stopped (POST /__sim/advance)'),
   );
+  for (const mint of world.mints) console.log(`  mint ${mint.address} (${mint.program}, ${mint.decimals} decimals)`);
   console.log(`  knobs ${JSON.stringify(simulator.knobs())}; control endpoints under ${simulator.url}/__sim/`);
   const stop = (signal: NodeJS.Signals): void => {
     console.log(`simulator: ${signal}, stopping`);

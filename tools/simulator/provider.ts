@@ -46,6 +46,11 @@ export interface ProviderKnobs {
    * the commitment's bank when none is given): a lagging node that ignores minContextSlot.
    */
   staleSlotRate: number;
+  /**
+   * Fraction answered with an account owned by the wrong program: a token or mint account's
+   * owner is the System program, a wallet's the SPL Token program (its data unchanged).
+   */
+  wrongOwnerRate: number;
 }
 
 export const DEFAULT_KNOBS: Readonly<ProviderKnobs> = {
@@ -64,6 +69,7 @@ export const DEFAULT_KNOBS: Readonly<ProviderKnobs> = {
   negativeLamportsRate: 0,
   stringLamportsRate: 0,
   staleSlotRate: 0,
+  wrongOwnerRate: 0,
 };
 
 export const KNOB_NAMES = Object.keys(DEFAULT_KNOBS) as (keyof ProviderKnobs)[];
@@ -71,12 +77,13 @@ export const KNOB_NAMES = Object.keys(DEFAULT_KNOBS) as (keyof ProviderKnobs)[];
 export type Fault = 'hang' | 'error' | 'malformed' | 'echo' | null;
 
 /** Which lie a getMultipleAccounts answer tells (see the knobs ending in Rate above). */
-export type Lie = 'wrongCount' | 'negativeLamports' | 'stringLamports' | 'staleSlot';
+export type Lie = 'wrongCount' | 'negativeLamports' | 'stringLamports' | 'staleSlot' | 'wrongOwner';
 const LIE_RATES = {
   wrongCount: 'wrongCountRate',
   negativeLamports: 'negativeLamportsRate',
   stringLamports: 'stringLamportsRate',
   staleSlot: 'staleSlotRate',
+  wrongOwner: 'wrongOwnerRate',
 } as const satisfies Record<Lie, keyof ProviderKnobs>;
 
 const WINDOW_MS = 1000;

@@ -4,6 +4,7 @@
 // (rpc/src/rpc.rs, rpc-client-api/src/custom_error.rs, account-decoder).
 
 import { createHash } from 'node:crypto';
+import { base58Encode } from '../../src/address';
 import { toJson, type JsonOut } from './json';
 import type { Lie } from './provider';
 import {
@@ -16,12 +17,13 @@ import {
   RpcError,
   verifyPubkey,
   INVALID_PARAMS,
+  type AccountConfig,
   type Commitment,
   type ContextConfig,
-  type Encoding,
   type Params,
 } from './rpc-params';
-import { U64_MAX, type World } from './world';
+import { mintData, PROGRAM_ADDRESS, rentExemptMinimum, tokenAccountData } from './token-accounts';
+import { U64_MAX, type World, type WorldAccount } from './world';
 
 /** What getVersion reports; also each response's context.apiVersion (RpcApiVersion). */
 const SOLANA_CORE_VERSION = '2.2.20';
@@ -30,11 +32,8 @@ const FEATURE_SET = 3294202862;
 /** rpc-client-api/src/request.rs: MAX_MULTIPLE_ACCOUNTS. */
 const MAX_MULTIPLE_ACCOUNTS = 100;
 const SYSTEM_PROGRAM = '11111111111111111111111111111111';
-/**
- * zstd frame of zero bytes (what `zstd --no-check` writes for empty input). Wallets hold no
- * data, so every base64+zstd payload is this frame; a client decompresses it to nothing.
- */
-const EMPTY_ZSTD_BASE64 = 'KLUv/SAAAQAA';
+/** account-decoder: MAX_BASE58_BYTES, the most data binary and base58 encodings carry. */
+const MAX_BASE58_BYTES = 128;
 
 /**
  * How far each commitment trails the newest slot. Finalized is ~32 slots behind on a real
@@ -221,7 +220,9 @@ function run(method: string, params: Params, world: World, lie: Lie | null = nul
       const options = parseAccountConfig(config);
       const key = verifyPubkey(text);
       const slot = bankSlot(world, options);
-      return { result: response(slot, encodeAccount(world.lamportsAt(key, slot), options.encoding ?? 'binary')), read: { slot, addresses: [text] } };
+      const encoded = { encoding: options.encoding ?? 'binary', dataSlice: options.dataSlice } as const;
+      checkSliceAndEncoding(encoded);
+      return { result: response(slot, encodeAccount(world.accountAt(key, slot), encoded)), read: { slot, addresses: [text] } };
     }
     case 'getMultipleAccounts': {
       const [pubkeys, config] = positional(params, 1, 2);
@@ -232,9 +233,10 @@ function run(method: string, params: Params, world: World, lie: Lie | null = nul
       }
       const keys = texts.map(verifyPubkey);
       const slot = lie === 'staleSlot' ? laggingSlot(world, options) : bankSlot(world, options);
-      const encoding = options.encoding ?? 'base64';
-      const accounts = keys.map((key) => encodeAccount(world.lamportsAt(key, slot), encoding));
-      return { result: response(slot, lie ? tell(lie, accounts, encoding) : accounts), read: lie ? undefined : { slot, addresses: texts } };
+      const encoded = { encoding: options.encoding ?? 'base64', dataSlice: options.dataSlice } as const;
+      checkSliceAndEncoding(encoded);
+      const accounts = keys.map((key) => encodeAccount(world.accountAt(key, slot), encoded));
+      return { result: response(slot, lie ? tell(lie, accounts, encoded) : accounts), read: lie ? undefined : { slot, addresses: texts } };
     }
     case 'getBalance': {
       const [pubkey, config] = positional(params, 1, 2);
@@ -242,7 +244,7 @@ function run(method: string, params: Params, world: World, lie: Lie | null = nul
       const options = parseContextConfig(config);
       const key = verifyPubkey(text);
       const slot = bankSlot(world, options);
-      return { result: response(slot, world.lamportsAt(key, slot)), read: { slot, addresses: [text] } };
+      return { result: response(slot, lamportsOf(world.accountAt(key, slot))), read: { slot, addresses: [text] } };
     }
     case 'getSlot': {
       const [config] = positional(params, 0, 1);
@@ -283,14 +285,17 @@ function laggingSlot(world: World, config: ContextConfig): number {
 }
 
 /** The account list as a lying node returns it (a staleSlot lie is told by the slot alone). */
-function tell(lie: Lie, accounts: JsonOut[], encoding: Encoding): JsonOut[] {
+function tell(lie: Lie, accounts: JsonOut[], config: EncodingConfig): JsonOut[] {
   if (lie === 'staleSlot') return accounts;
   if (lie === 'wrongCount') return accounts.length > 0 ? accounts.slice(0, -1) : [null];
-  // The first existing account's lamports (a made-up account when none exists) go bad.
+  // The first existing account's lamports or owner (a made-up account's when none exists) go bad.
   const index = Math.max(0, accounts.findIndex((a) => a !== null));
-  const account = (accounts[index] ?? encodeAccount(1n, encoding)) as { readonly [key: string]: JsonOut };
+  const account = (accounts[index] ?? encodeAccount({ kind: 'system', lamports: 1n }, config)) as { readonly [key: string]: JsonOut };
   const lamports = account.lamports as bigint;
-  const told = { ...account, lamports: lie === 'negativeLamports' ? -lamports : lamports.toString() };
+  const told =
+    lie === 'wrongOwner'
+      ? { ...account, owner: account.owner === SYSTEM_PROGRAM ? PROGRAM_ADDRESS.token : SYSTEM_PROGRAM }
+      : { ...account, lamports: lie === 'negativeLamports' ? -lamports : lamports.toString() };
   return accounts.length === 0 ? [told] : accounts.map((a, i) => (i === index ? told : a));
 }
 
@@ -298,34 +303,95 @@ function response(slot: number, value: JsonOut): JsonOut {
   return { context: { slot, apiVersion: SOLANA_CORE_VERSION }, value };
 }
 
+type EncodingConfig = Required<Pick<AccountConfig, 'encoding'>> & Pick<AccountConfig, 'dataSlice'>;
+
+/** rpc.rs check_slice_and_encoding: jsonParsed cannot be sliced. */
+function checkSliceAndEncoding({ encoding, dataSlice }: EncodingConfig): void {
+  if (encoding === 'jsonParsed' && dataSlice !== undefined) {
+    throw new RpcError(INVALID_REQUEST.code, 'Sliced account data can only be encoded using binary (base 58) or base64 encoding.');
+  }
+}
+
+/** The account's data bytes, its program, and its lamports (a token or mint account holds its rent-exempt minimum). */
+function contentsOf(account: WorldAccount): { data: Uint8Array; owner: string; lamports: bigint } {
+  switch (account.kind) {
+    case 'system':
+      return { data: new Uint8Array(0), owner: SYSTEM_PROGRAM, lamports: account.lamports };
+    case 'mint': {
+      const data = mintData(account.mint.decimals, account.mint.supply);
+      return { data, owner: PROGRAM_ADDRESS[account.mint.program], lamports: rentExemptMinimum(data.length) };
+    }
+    case 'token': {
+      const { program, address } = account.mint;
+      const data = tokenAccountData(program, address, account.owner, account.amount);
+      return { data, owner: PROGRAM_ADDRESS[program], lamports: rentExemptMinimum(data.length) };
+    }
+  }
+}
+
+function lamportsOf(account: WorldAccount | null): bigint {
+  return account === null ? 0n : contentsOf(account).lamports;
+}
+
 /**
- * UiAccount of a system wallet (account-decoder encode_ui_account), or null when the
- * account does not exist. Wallets hold no data, so every data slice is empty too.
- * jsonParsed finds no parser for empty system-account data and falls back to base64.
+ * UiAccount (rpc.rs encode_account, account-decoder encode_ui_account), or null when the
+ * account does not exist. Binary and base58 refuse more than MAX_BASE58_BYTES of (sliced)
+ * data. jsonParsed finds no parser for a system account's empty data and falls back to
+ * base64; token and mint accounts would be parsed, which the simulator does not model.
  */
-function encodeAccount(lamports: bigint, encoding: Encoding): JsonOut {
-  if (lamports === 0n) return null;
+function encodeAccount(account: WorldAccount | null, { encoding, dataSlice }: EncodingConfig): JsonOut {
+  if (account === null) return null;
+  const { data, owner, lamports } = contentsOf(account);
+  const slice = sliceData(data, dataSlice);
+  if ((encoding === 'binary' || encoding === 'base58') && slice.length > MAX_BASE58_BYTES) {
+    throw new RpcError(INVALID_REQUEST.code, `Encoded binary (base 58) data should be less than ${MAX_BASE58_BYTES} bytes, please use Base64 encoding.`);
+  }
+  if (encoding === 'jsonParsed' && account.kind !== 'system') {
+    throw new RpcError(INVALID_PARAMS, 'the simulator does not serve token or mint accounts as jsonParsed; ask for base64');
+  }
   return {
     lamports,
-    data: encodeEmptyData(encoding),
-    owner: SYSTEM_PROGRAM,
+    data: encodeData(slice, encoding),
+    owner,
     executable: false,
     // Rent-exempt accounts carry RENT_EXEMPT_RENT_EPOCH = u64::MAX.
     rentEpoch: U64_MAX,
-    space: 0,
+    space: data.length,
   };
 }
 
-function encodeEmptyData(encoding: Encoding): JsonOut {
+/** account-decoder slice_data: an offset at or past the end is empty; a length past the end stops there. */
+function sliceData(data: Uint8Array, dataSlice: AccountConfig['dataSlice']): Uint8Array {
+  if (dataSlice === undefined) return data;
+  const { offset, length } = dataSlice;
+  if (offset >= data.length) return data.subarray(0, 0);
+  return data.subarray(offset, length > data.length - offset ? data.length : offset + length);
+}
+
+function encodeData(bytes: Uint8Array, encoding: EncodingConfig['encoding']): JsonOut {
   switch (encoding) {
     case 'binary':
-      return ''; // UiAccountData::LegacyBinary: a bare base58 string
+      return base58Encode(bytes); // UiAccountData::LegacyBinary: a bare base58 string
     case 'base58':
-      return ['', 'base58'];
+      return [base58Encode(bytes), 'base58'];
     case 'base64':
     case 'jsonParsed':
-      return ['', 'base64'];
+      return [Buffer.from(bytes).toString('base64'), 'base64'];
     case 'base64+zstd':
-      return [EMPTY_ZSTD_BASE64, 'base64+zstd'];
+      return [Buffer.from(zstdFrame(bytes)).toString('base64'), 'base64+zstd'];
   }
+}
+
+/**
+ * A zstd frame holding `bytes` as one raw (stored) block: magic, a single-segment header
+ * with a 1-byte content size, then the block header (last block, raw, size << 3). A zstd
+ * decoder reads it back as the validator's compressed frame; accounts here are at most 255 bytes.
+ */
+function zstdFrame(bytes: Uint8Array): Uint8Array {
+  if (bytes.length > 255) throw new RangeError(`zstdFrame holds at most 255 bytes, got ${bytes.length}`);
+  const blockHeader = (bytes.length << 3) | 1;
+  const frame = new Uint8Array(9 + bytes.length);
+  frame.set([0x28, 0xb5, 0x2f, 0xfd, 0x20, bytes.length, blockHeader & 0xff, (blockHeader >> 8) & 0xff, blockHeader >> 16]);
+  frame.set(bytes, 9);
+  return frame;
 }

@@ -39,7 +39,7 @@ export interface ContextConfig {
   minContextSlot?: number;
 }
 
-interface AccountConfig extends ContextConfig {
+export interface AccountConfig extends ContextConfig {
   encoding?: Encoding;
   dataSlice?: { offset: number; length: number };
 }

@@ -46,7 +46,7 @@ interface Answer {
 }
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
-  const world = new World(options);
+  const world = await World.create(options);
   const provider = new Provider(world.seed, options.knobs);
   const stats = new Stats({ recordReads: options.recordReads });
   const { basicAuth } = options;

@@ -1,4 +1,5 @@
-// A seedable world of system wallets whose balances change slot by slot.
+// A seedable world of system wallets, and optionally their token accounts, whose balances
+// change slot by slot.
 //
 // - N wallets with addresses drawn from the seed; some do not exist (0 lamports, which
 //   the RPC shows as a null account: a system account at 0 lamports is deleted), and a few
@@ -10,19 +11,28 @@
 // - The slot follows the wall clock (`slotMs`) and/or `advance()`. Changes are a pure
 //   function of the seed and the slot sequence; they are generated lazily, on the first
 //   read after a slot passes, so the world needs no timer.
+// - With mints, each generated wallet has an associated token account (ATA) per mint at its
+//   derived address; some were never created, a few hold more than 2^53 (one per mint u64
+//   max), and they change, close and reappear at the wallets' rates, drawn from their own
+//   random stream (adding mints leaves the lamports' history as it was). Mints never change.
 
 import { createHash } from 'node:crypto';
 import { base58Decode, base58Encode, checkAddress } from '../../src/address';
 import { AddressTable } from './address-table';
-import { ChangeLog } from './change-log';
+import { grown, Ledger } from './ledger';
 import { createRng, type Rng } from './random';
+import { associatedTokenAddress, rentExemptMinimum, TOKEN_PROGRAMS, type TokenProgram } from './token-accounts';
 
 export const U64_MAX = 2n ** 64n - 1n;
 /** Rent-exempt minimum of an account with no data, the least a system wallet holds. */
-const RENT_EXEMPT_MINIMUM = 890_880n;
+const RENT_EXEMPT_MINIMUM = rentExemptMinimum(0);
 /** Slots are stored as u32; this leaves 2^31 slots (27 years at 400 ms) of headroom. */
 const MAX_START_SLOT = 2 ** 31;
 const MAX_ADVANCE = 1_000_000;
+/** Token accounts record their mint in a byte. */
+const MAX_MINTS = 255;
+/** ATAs derived at once while a world is made (each derivation is a few async hashes). */
+const DERIVE_BATCH = 64;
 /** Slot 0 of `wallClockSlot`: mainnet-beta's launch day. */
 const WALL_CLOCK_EPOCH_MS = Date.UTC(2020, 2, 16);
 
@@ -49,8 +59,14 @@ export interface WorldOptions {
   busyChangeRate?: number;
   /** Chance per slot that a given other wallet changes. */
   idleChangeRate?: number;
-  /** Fraction of wallets that do not exist at the start. */
+  /** Fraction of wallets, and of their token accounts, that do not exist at the start. */
   missingFraction?: number;
+  /**
+   * Mints whose ATAs every generated wallet has (a world with mints is made by World.create).
+   * A number: that many mints made from the seed, alternating SPL Token (6 decimals) and
+   * Token-2022 (9 decimals).
+   */
+  mints?: number | readonly MintSpec[];
   /** Clock source in milliseconds (tests). */
   now?: () => number;
 }
@@ -65,7 +81,29 @@ export const WORLD_DEFAULTS = {
   busyChangeRate: 0.01,
   idleChangeRate: 0.00002,
   missingFraction: 0.05,
+  mints: 0,
 } as const;
+
+export interface MintSpec {
+  address: string;
+  program: TokenProgram;
+  /** u8, as in the mint account. */
+  decimals: number;
+}
+
+export interface Mint extends MintSpec {
+  /** Not modeled: u64 max, which no holder's amount can exceed. */
+  supply: bigint;
+}
+
+/** What an address holds at a slot, as a validator would serve it. */
+export type WorldAccount =
+  | { kind: 'system'; lamports: bigint }
+  | { kind: 'mint'; mint: Mint }
+  | { kind: 'token'; mint: Mint; owner: string; amount: bigint };
+
+/** Passed by World.create, which derives the ATAs the constructor cannot (derivation is async). */
+const DERIVING = Symbol('deriving');
 
 const IDLE = 0;
 const BUSY = 1;
@@ -78,12 +116,10 @@ export class World {
   readonly startSlot: number;
   /** The cluster's identity (getGenesisHash): the same seed is the same cluster. */
   readonly genesisHash: string;
+  readonly mints: readonly Mint[];
   private readonly table: AddressTable;
-  private readonly log = new ChangeLog();
-  private initial: BigUint64Array;
-  private current: BigUint64Array;
-  /** Newest change-log entry per wallet, -1 when it never changed. */
-  private newest: Int32Array;
+  /** Lamports per wallet number. */
+  private readonly lamports: Ledger;
   private kind: Uint8Array;
   private readonly busy: Int32Array;
   /** Wallets made from the seed occupy numbers [0, generated); idle draws come from there. */
@@ -97,9 +133,22 @@ export class World {
   private head: number;
   private manualSlots = 0;
   /** setBalance values waiting for the next slot. */
-  private readonly pending = new Map<number, bigint>();
+  private readonly pending = new Map<number, bigint | null>();
+  private readonly mintTable: AddressTable;
+  /** Token account addresses; generated wallet w's ATA for mint m is number w * mints + m. */
+  private readonly tokenTable: AddressTable;
+  /** Amount per token account number (null: never created, or closed). */
+  private readonly tokens: Ledger;
+  private tokenWallet: Int32Array;
+  private tokenMint: Uint8Array;
+  /** Token accounts of wallets added by hand, by `${wallet}/${mint}`. */
+  private readonly manualTokens = new Map<string, number>();
+  private readonly tokenChanges: Rng;
+  /** setTokenAmount values waiting for the next slot. */
+  private readonly pendingTokens = new Map<number, bigint | null>();
 
-  constructor(options: WorldOptions = {}) {
+  /** A world with mints needs World.create. */
+  constructor(options: WorldOptions = {}, deriving?: typeof DERIVING) {
     const o = { ...WORLD_DEFAULTS, ...options };
     checkInteger('wallets', o.wallets, 0, 50_000_000);
     checkInteger('slotMs', o.slotMs, 0, 3_600_000);
@@ -118,27 +167,29 @@ export class World {
     this.now = options.now ?? Date.now;
     this.epoch = this.now();
     this.changes = createRng(`${this.seed}/changes`);
+    this.tokenChanges = createRng(`${this.seed}/token-changes`);
+    this.mints = mintsOf(o.mints, this.seed);
+    if (this.mints.length > 0 && deriving !== DERIVING) throw new RangeError('a world with mints is made by World.create (ATA derivation is async)');
 
     const n = o.wallets;
     this.generated = n;
     this.table = new AddressTable(n);
-    this.initial = new BigUint64Array(Math.max(16, n));
-    this.current = new BigUint64Array(this.initial.length);
-    this.newest = new Int32Array(this.initial.length).fill(-1);
-    this.kind = new Uint8Array(this.initial.length);
+    this.lamports = new Ledger(Math.max(16, n));
+    this.kind = new Uint8Array(this.lamports.capacity);
 
     const rng = createRng(`${this.seed}/world`);
     const key = new Uint8Array(32);
     const words = new Uint32Array(key.buffer);
+    const initial = new BigUint64Array(n);
     for (let i = 0; i < n; i++) {
       do {
         for (let w = 0; w < 8; w++) words[w] = rng.u32();
       } while (this.table.add(key) === -1);
-      this.initial[i] = rng.float() < o.missingFraction ? 0n : randomBalance(rng);
+      initial[i] = rng.float() < o.missingFraction ? 0n : randomBalance(rng);
     }
-    const whales = n === 0 ? 0 : Math.max(1, Math.round(n / 10_000));
-    for (let i = 0; i < whales; i++) this.initial[rng.int(n)] = whaleBalance(rng);
-    this.current.set(this.initial);
+    const whales = whaleCount(n);
+    for (let i = 0; i < whales; i++) initial[rng.int(n)] = whaleBalance(rng);
+    for (let i = 0; i < n; i++) this.lamports.setInitial(i, initial[i] === 0n ? null : initial[i]!);
 
     // Partial Fisher–Yates: exactly round(n * busyFraction) distinct busy wallets.
     const order = new Int32Array(n);
@@ -151,15 +202,51 @@ export class World {
       this.busy[i] = picked;
       this.kind[picked] = BUSY;
     }
+
+    this.mintTable = new AddressTable(this.mints.length);
+    for (const mint of this.mints) {
+      if (this.mintTable.add(keyOf(mint.address)) === -1) throw new RangeError(`mint ${mint.address} is listed twice`);
+      if (this.table.find(keyOf(mint.address)) !== -1) throw new RangeError(`mint ${mint.address} is also a wallet`);
+    }
+    // The ATAs' amounts now, their addresses in World.create.
+    const tokenCount = n * this.mints.length;
+    this.tokenTable = new AddressTable(tokenCount);
+    this.tokens = new Ledger(Math.max(16, tokenCount));
+    this.tokenWallet = new Int32Array(this.tokens.capacity);
+    this.tokenMint = new Uint8Array(this.tokens.capacity);
+    const tokenRng = createRng(`${this.seed}/tokens`);
+    for (let j = 0; j < tokenCount; j++) {
+      const mint = j % this.mints.length;
+      this.tokenWallet[j] = Math.floor(j / this.mints.length);
+      this.tokenMint[j] = mint;
+      this.tokens.setInitial(j, tokenRng.float() < o.missingFraction ? null : randomTokenAmount(tokenRng, this.mints[mint]!.decimals));
+    }
+    for (let m = 0; m < this.mints.length; m++) {
+      for (let k = 0; k < whales; k++) this.tokens.setInitial(tokenRng.int(n) * this.mints.length + m, k === 0 ? U64_MAX : whaleBalance(tokenRng));
+    }
+  }
+
+  /** A world with or without mints: its ATAs are derived before it is handed out. */
+  static async create(options: WorldOptions = {}): Promise<World> {
+    const world = new World(options, DERIVING);
+    const count = world.generated * world.mints.length;
+    for (let from = 0; from < count; from += DERIVE_BATCH) {
+      const batch = [];
+      for (let j = from; j < Math.min(count, from + DERIVE_BATCH); j++) batch.push(world.deriveAta(world.tokenWallet[j]!, world.tokenMint[j]!));
+      for (const ata of await Promise.all(batch)) {
+        if (world.tokenTable.add(keyOf(ata)) === -1 || world.table.find(keyOf(ata)) !== -1) throw new RangeError(`ATA ${ata} collides with another account`);
+      }
+    }
+    return world;
   }
 
   get size(): number {
     return this.table.size;
   }
 
-  /** Changes recorded since the start. */
+  /** Changes recorded since the start, lamports and token amounts. */
   get changeCount(): number {
-    return this.log.size;
+    return this.lamports.changeCount + this.tokens.changeCount;
   }
 
   /** The newest slot (what `processed` commitment sees). */
@@ -182,53 +269,92 @@ export class World {
     return this.table.find(keyOf(address)) !== -1;
   }
 
-  /** Lamports of the wallet with this 32-byte key at `slot`; 0 when it does not exist. */
-  lamportsAt(key: Uint8Array, slot: number): bigint {
-    const index = this.table.find(key);
-    if (index === -1) return 0n;
-    const entry = this.log.findAt(this.newest[index]!, slot);
-    return entry === -1 ? this.initial[index]! : this.log.lamportsOf(entry);
+  /** The account at the address with this 32-byte key at `slot`; null when there is none. */
+  accountAt(key: Uint8Array, slot: number): WorldAccount | null {
+    const wallet = this.table.find(key);
+    if (wallet !== -1) {
+      const lamports = this.lamports.amountAt(wallet, slot);
+      return lamports === null ? null : { kind: 'system', lamports };
+    }
+    if (this.mints.length === 0) return null;
+    const token = this.tokenTable.find(key);
+    if (token !== -1) {
+      const amount = this.tokens.amountAt(token, slot);
+      if (amount === null) return null;
+      return { kind: 'token', mint: this.mints[this.tokenMint[token]!]!, owner: base58Encode(this.table.key(this.tokenWallet[token]!)), amount };
+    }
+    const mint = this.mintTable.find(key);
+    return mint === -1 ? null : { kind: 'mint', mint: this.mints[mint]! };
   }
 
   /**
-   * The true balance at a slot already reached; null when the account did not exist.
+   * The true balance of a wallet at a slot already reached; null when the account did not exist.
    * The slot may be a bigint, as slots read back from a database are.
    */
   balanceAt(address: string, slot: number | bigint): bigint | null {
-    const key = keyOf(address);
-    if (typeof slot === 'bigint') slot = Number(slot);
-    checkInteger('slot', slot, 0, Number.MAX_SAFE_INTEGER);
-    const head = this.slot();
-    if (slot > head) throw new RangeError(`slot ${slot} has not been reached yet: the newest slot is ${head}`);
-    const lamports = this.lamportsAt(key, slot);
-    return lamports === 0n ? null : lamports;
+    const index = this.table.find(keyOf(address));
+    const reached = this.reached(slot);
+    return index === -1 ? null : this.lamports.amountAt(index, reached);
+  }
+
+  /**
+   * The true amount of the wallet's ATA for the mint at a slot already reached; null when the
+   * ATA did not exist then (never created, or closed). The oracle for token balances.
+   */
+  tokenAmountAt(wallet: string, mint: string, slot: number | bigint): bigint | null {
+    const token = this.tokenIndex(this.table.find(keyOf(wallet)), this.knownMint(mint));
+    const reached = this.reached(slot);
+    return token === -1 ? null : this.tokens.amountAt(token, reached);
   }
 
   /**
    * Adds a wallet that has held `lamports` (null: does not exist) since before the first
-   * slot. It changes only through setBalance. Throws when the address is already present.
+   * slot. It changes only through setBalance, and has no token accounts until setTokenAmount.
+   * Throws when the address is already present.
    */
   addWallet(address: string, lamports: bigint | null): void {
     const key = keyOf(address);
-    const amount = checkLamports(lamports);
+    const amount = checkAmount('lamports', lamports);
+    if (this.tokenTable.find(key) !== -1 || this.mintTable.find(key) !== -1) throw new RangeError(`${address} is a token account or mint`);
     const index = this.table.add(key);
     if (index === -1) throw new RangeError(`wallet ${address} already exists`);
-    this.ensureCapacity(index + 1);
-    this.initial[index] = amount;
-    this.current[index] = amount;
+    this.lamports.ensureCapacity(index + 1);
+    this.kind = grown(this.kind, this.lamports.capacity, (n) => new Uint8Array(n));
+    this.lamports.setInitial(index, amount === 0n ? null : amount);
     this.kind[index] = MANUAL;
   }
 
   /** Sets a wallet's balance from the next slot on (adding it if unknown); returns that slot. */
   setBalance(address: string, lamports: bigint | null): number {
-    const key = keyOf(address);
-    const amount = checkLamports(lamports);
-    let index = this.table.find(key);
-    if (index === -1) {
-      this.addWallet(address, null);
-      index = this.table.find(key);
+    const amount = checkAmount('lamports', lamports);
+    this.pending.set(this.walletIndex(address), amount === 0n ? null : amount);
+    return this.slot() + 1;
+  }
+
+  /**
+   * Sets the amount of the wallet's ATA for the mint from the next slot on (null: closes it),
+   * creating the ATA and adding the wallet when unknown; returns that slot.
+   */
+  async setTokenAmount(wallet: string, mint: string, amount: bigint | null): Promise<number> {
+    const value = amount === null ? null : checkAmount('amount', amount);
+    const mintIndex = this.knownMint(mint);
+    const walletIndex = this.walletIndex(wallet);
+    let token = this.tokenIndex(walletIndex, mintIndex);
+    if (token === -1) {
+      const ata = keyOf(await this.deriveAta(walletIndex, mintIndex));
+      if (this.table.find(ata) !== -1) throw new RangeError(`the ATA of ${wallet} for ${mint} is a wallet in this world`);
+      token = this.tokenIndex(walletIndex, mintIndex); // another call may have added it meanwhile
+      if (token === -1) {
+        token = this.tokenTable.add(ata);
+        this.tokens.ensureCapacity(token + 1);
+        this.tokenWallet = grown(this.tokenWallet, this.tokens.capacity, (n) => new Int32Array(n));
+        this.tokenMint = grown(this.tokenMint, this.tokens.capacity, (n) => new Uint8Array(n));
+        this.tokenWallet[token] = walletIndex;
+        this.tokenMint[token] = mintIndex;
+        this.manualTokens.set(`${walletIndex}/${mintIndex}`, token);
+      }
     }
-    this.pending.set(index, amount);
+    this.pendingTokens.set(token, value);
     return this.slot() + 1;
   }
 
@@ -252,70 +378,112 @@ export class World {
    * measuring how soon a change reaches a store). Costs O(wallets + changes after fromSlot).
    */
   changesBetween(fromSlot: number, toSlot: number): { address: string; slot: number; lamports: bigint }[] {
+    return this.between(this.lamports, this.table.size, fromSlot, toSlot, (index, slot, amount) => ({
+      address: base58Encode(this.table.key(index)),
+      slot,
+      lamports: amount ?? 0n,
+    }));
+  }
+
+  /**
+   * Every change of a wallet's ATA in slots (fromSlot, toSlot], oldest first per ATA; amount
+   * null: closed. Costs O(token accounts + changes after fromSlot).
+   */
+  tokenChangesBetween(fromSlot: number, toSlot: number): { wallet: string; mint: string; slot: number; amount: bigint | null }[] {
+    return this.between(this.tokens, this.tokenTable.size, fromSlot, toSlot, (token, slot, amount) => ({
+      wallet: base58Encode(this.table.key(this.tokenWallet[token]!)),
+      mint: this.mints[this.tokenMint[token]!]!.address,
+      slot,
+      amount,
+    }));
+  }
+
+  private between<T>(ledger: Ledger, accounts: number, fromSlot: number, toSlot: number, make: (account: number, slot: number, amount: bigint | null) => T): T[] {
     checkInteger('fromSlot', fromSlot, 0, Number.MAX_SAFE_INTEGER);
     checkInteger('toSlot', toSlot, 0, Number.MAX_SAFE_INTEGER);
     this.slot();
-    const out: { address: string; slot: number; lamports: bigint }[] = [];
-    for (let index = 0; index < this.table.size; index++) {
-      let entry = this.log.findAt(this.newest[index]!, toSlot);
-      if (entry === -1 || this.log.slotOf(entry) <= fromSlot) continue;
-      const address = base58Encode(this.table.key(index));
-      const first = out.length;
-      for (; entry !== -1 && this.log.slotOf(entry) > fromSlot; entry = this.log.previousOf(entry)) {
-        out.push({ address, slot: this.log.slotOf(entry), lamports: this.log.lamportsOf(entry) });
-      }
-      reverseFrom(out, first);
+    const out: T[] = [];
+    for (let account = 0; account < accounts; account++) {
+      for (const { slot, amount } of ledger.changesBetween(account, fromSlot, toSlot)) out.push(make(account, slot, amount));
     }
     return out;
   }
 
+  private reached(slot: number | bigint): number {
+    if (typeof slot === 'bigint') slot = Number(slot);
+    checkInteger('slot', slot, 0, Number.MAX_SAFE_INTEGER);
+    const head = this.slot();
+    if (slot > head) throw new RangeError(`slot ${slot} has not been reached yet: the newest slot is ${head}`);
+    return slot;
+  }
+
+  /** The wallet's number, adding it (without lamports) when unknown. */
+  private walletIndex(address: string): number {
+    const index = this.table.find(keyOf(address));
+    if (index !== -1) return index;
+    this.addWallet(address, null);
+    return this.table.find(keyOf(address));
+  }
+
+  private knownMint(address: string): number {
+    const index = this.mintTable.find(keyOf(address));
+    if (index === -1) throw new RangeError(`mint ${address} is not in this world`);
+    return index;
+  }
+
+  /** The token account number of the wallet's ATA for the mint; -1 when never created. */
+  private tokenIndex(wallet: number, mint: number): number {
+    if (wallet === -1 || mint === -1) return -1;
+    if (wallet < this.generated) return wallet * this.mints.length + mint;
+    return this.manualTokens.get(`${wallet}/${mint}`) ?? -1;
+  }
+
+  private deriveAta(wallet: number, mint: number): Promise<string> {
+    const { address, program } = this.mints[mint]!;
+    return associatedTokenAddress(base58Encode(this.table.key(wallet)), address, program);
+  }
+
   private generateSlot(slot: number, changes: boolean): void {
     if (changes) {
-      const busy = this.busy;
-      for (let k = this.changes.poisson(busy.length * this.busyChangeRate); k > 0; k--) {
-        this.change(busy[this.changes.int(busy.length)]!, slot);
-      }
-      const idle = this.generated - busy.length;
-      if (idle > 0) {
-        for (let k = this.changes.poisson(idle * this.idleChangeRate); k > 0; k--) {
-          let index: number;
-          do index = this.changes.int(this.generated);
-          while (this.kind[index] !== IDLE);
-          this.change(index, slot);
-        }
+      this.drawChanges(this.changes, 1, (index) => this.change(index, slot));
+      if (this.mints.length > 0) this.drawChanges(this.tokenChanges, this.mints.length, (token) => this.changeToken(token, slot));
+    }
+    for (const [index, lamports] of this.pending) this.lamports.record(index, slot, lamports);
+    this.pending.clear();
+    for (const [token, amount] of this.pendingTokens) this.tokens.record(token, slot, amount);
+    this.pendingTokens.clear();
+  }
+
+  /**
+   * Picks which accounts change in a slot, `width` accounts per generated wallet (account
+   * number = wallet * width + k), at the busy and idle wallets' rates.
+   */
+  private drawChanges(rng: Rng, width: number, change: (account: number) => void): void {
+    // A second draw only when a wallet has several accounts: one keeps the lamports' stream as it always was.
+    const pick = (wallet: number): number => (width === 1 ? wallet : wallet * width + rng.int(width));
+    const busy = this.busy;
+    for (let k = rng.poisson(busy.length * width * this.busyChangeRate); k > 0; k--) change(pick(busy[rng.int(busy.length)]!));
+    const idle = (this.generated - busy.length) * width;
+    if (idle > 0) {
+      for (let k = rng.poisson(idle * this.idleChangeRate); k > 0; k--) {
+        let account: number;
+        do account = rng.int(this.generated * width);
+        while (this.kind[Math.floor(account / width)] !== IDLE);
+        change(account);
       }
     }
-    for (const [index, lamports] of this.pending) this.record(index, slot, lamports);
-    this.pending.clear();
   }
 
   private change(index: number, slot: number): void {
-    const before = this.current[index]!;
+    const before = this.lamports.currentOf(index) ?? 0n;
     const after = nextBalance(before, this.changes);
-    if (after !== before) this.record(index, slot, after);
+    if (after !== before) this.lamports.record(index, slot, after === 0n ? null : after);
   }
 
-  private record(index: number, slot: number, lamports: bigint): void {
-    this.newest[index] = this.log.append(this.newest[index]!, slot, lamports);
-    this.current[index] = lamports;
-  }
-
-  private ensureCapacity(wallets: number): void {
-    const old = this.kind.length;
-    if (wallets <= old) return;
-    const capacity = Math.max(wallets, old * 2);
-    const initial = new BigUint64Array(capacity);
-    initial.set(this.initial);
-    const current = new BigUint64Array(capacity);
-    current.set(this.current);
-    const newest = new Int32Array(capacity).fill(-1);
-    newest.set(this.newest);
-    const kind = new Uint8Array(capacity);
-    kind.set(this.kind);
-    this.initial = initial;
-    this.current = current;
-    this.newest = newest;
-    this.kind = kind;
+  private changeToken(token: number, slot: number): void {
+    const before = this.tokens.currentOf(token);
+    const after = nextTokenAmount(before, this.tokenChanges, this.mints[this.tokenMint[token]!]!.decimals);
+    if (after !== before) this.tokens.record(token, slot, after);
   }
 }
 
@@ -341,8 +509,43 @@ function nextBalance(before: bigint, rng: Rng): bigint {
   return after > U64_MAX ? U64_MAX : after;
 }
 
-function reverseFrom<T>(items: T[], from: number): void {
-  for (let i = from, j = items.length - 1; i < j; i++, j--) [items[i], items[j]] = [items[j]!, items[i]!];
+/** A few per 10,000 accounts (at least one), as big as the type allows. */
+function whaleCount(accounts: number): number {
+  return accounts === 0 ? 0 : Math.max(1, Math.round(accounts / 10_000));
+}
+
+/** Log-uniform from 1 to 10^(decimals + 6) base units (a million tokens), within a double's exact range. */
+function randomTokenAmount(rng: Rng, decimals: number): bigint {
+  return BigInt(Math.floor(10 ** (rng.float() * Math.min(15, decimals + 6))));
+}
+
+/** A token account's next amount: created, closed (emptied and closed in one transaction), or moved. */
+function nextTokenAmount(before: bigint | null, rng: Rng, decimals: number): bigint | null {
+  if (before === null) return randomTokenAmount(rng, decimals);
+  if (rng.float() < 0.02) return null;
+  const delta = BigInt(Math.max(1, Math.floor(Number(before) * rng.float() * 0.3)));
+  if (rng.float() < 0.5) return before > delta ? before - delta : 0n;
+  const after = before + delta;
+  return after > U64_MAX ? U64_MAX : after;
+}
+
+/** The world's mints: checked when listed, made from the seed when counted. */
+function mintsOf(mints: number | readonly MintSpec[], seed: string): Mint[] {
+  if (typeof mints === 'number') {
+    checkInteger('mints', mints, 0, MAX_MINTS);
+    const rng = createRng(`${seed}/mints`);
+    return Array.from({ length: mints }, (_, i) => {
+      const key = Uint8Array.from({ length: 32 }, () => rng.int(256));
+      return { address: base58Encode(key), program: TOKEN_PROGRAMS[i % 2]!, decimals: i % 2 === 0 ? 6 : 9, supply: U64_MAX };
+    });
+  }
+  if (!Array.isArray(mints) || mints.length > MAX_MINTS) throw new RangeError(`mints must be a count or a list of at most ${MAX_MINTS} mints`);
+  return mints.map(({ address, program, decimals }, i) => {
+    keyOf(address);
+    if (!(TOKEN_PROGRAMS as readonly string[]).includes(program)) throw new RangeError(`mints[${i}].program must be one of ${TOKEN_PROGRAMS.join(', ')}, got ${JSON.stringify(program)}`);
+    checkInteger(`mints[${i}].decimals`, decimals, 0, 255);
+    return { address, program, decimals, supply: U64_MAX };
+  });
 }
 
 function keyOf(address: string): Uint8Array {
@@ -351,12 +554,13 @@ function keyOf(address: string): Uint8Array {
   return base58Decode(address)!;
 }
 
-function checkLamports(lamports: bigint | null): bigint {
-  if (lamports === null) return 0n;
-  if (typeof lamports !== 'bigint' || lamports < 0n || lamports > U64_MAX) {
-    throw new RangeError(`lamports must be a bigint from 0 to 2^64-1 or null, got ${String(lamports)}`);
+/** A u64 amount; null (no account) is 0 here, which is how lamports see it. */
+function checkAmount(name: string, amount: bigint | null): bigint {
+  if (amount === null) return 0n;
+  if (typeof amount !== 'bigint' || amount < 0n || amount > U64_MAX) {
+    throw new RangeError(`${name} must be a bigint from 0 to 2^64-1 or null, got ${String(amount)}`);
   }
-  return lamports;
+  return amount;
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): void {

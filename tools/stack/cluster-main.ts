@@ -9,11 +9,11 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../src/config';
 import { log, registerSecrets, setLogLevel } from '../../src/log';
+import { PACKAGE_ROOT } from '../../src/package-root';
 import { startTemporalCluster } from './cluster';
 import { startDemoSimulator } from './demo';
 import { ensureDatabase } from './postgres';
 
-const ROOT = resolve(__dirname, '..', '..');
 const USAGE = `usage: npm run stack:cluster [-- --workers N --temporal-port N --simulator-port N --data-dir DIR]
   --workers N          worker processes (default 2)
   --temporal-port N    the Temporal frontend (default 7233); 0 picks free ports for all its services
@@ -28,7 +28,7 @@ function options() {
       workers: { type: 'string', default: '2' },
       'temporal-port': { type: 'string', default: '7233' },
       'simulator-port': { type: 'string', default: '8899' },
-      'data-dir': { type: 'string', default: join(ROOT, 'data') },
+      'data-dir': { type: 'string', default: join(PACKAGE_ROOT, 'data') },
       help: { type: 'boolean', default: false },
     },
   });
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     const env = { ...process.env, TEMPORAL_ADDRESS: cluster.address, TEMPORAL_NAMESPACE: cluster.namespace, SOLANA_RPC_URL: config.rpcUrl! };
     const exited: Promise<void>[] = [];
     for (let i = 0; i < opts.workers; i++) {
-      const worker = spawn(process.execPath, [join(ROOT, 'bin', 'balance-tracker.js'), 'worker'], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+      const worker = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'balance-tracker.js'), 'worker'], { cwd: PACKAGE_ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
       workers.push(worker);
       exited.push(
         new Promise((done) =>

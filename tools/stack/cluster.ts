@@ -6,21 +6,21 @@
 // for `npm run stack:cluster`; the tests spawn their own).
 
 import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
+import { PACKAGE_ROOT } from '../../src/package-root';
 import { redactText } from '../../src/redact';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/search-attributes';
 import { ensureTemporalServer, ensureTemporalSqlTool } from '../toolchain/binaries';
 import { dropDatabase } from './postgres';
 import { freePort, logTail, serverLogFile, type ServerProcess, spawnServer, waitUntilReady } from './server-process';
 
-const ROOT = resolve(__dirname, '..', '..');
 /** The server reads `<config dir>/<env>.yaml`: deploy/temporal-server.yaml. */
 const CONFIG_DIR = 'deploy';
 const CONFIG_ENV = 'temporal-server';
-const DYNAMIC_CONFIG = join(ROOT, 'deploy', 'temporal-dynamicconfig.yaml');
-const SCHEMA_SCRIPT = join(ROOT, 'deploy', 'temporal-schema.sh');
+const DYNAMIC_CONFIG = join(PACKAGE_ROOT, 'deploy', 'temporal-dynamicconfig.yaml');
+const SCHEMA_SCRIPT = join(PACKAGE_ROOT, 'deploy', 'temporal-schema.sh');
 const HOST = '127.0.0.1';
 /** As compose's auto-setup had it (DEFAULT_NAMESPACE_RETENTION). */
 const RETENTION = '24h';
@@ -113,9 +113,9 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
 
   const { logFile, remove: removeLog } = await serverLogFile(opts.logFile, 'temporal-cluster-');
 
-  const args = ['--root', ROOT, '--config', CONFIG_DIR, '--env', CONFIG_ENV, '--allow-no-auth', 'start'];
+  const args = ['--root', PACKAGE_ROOT, '--config', CONFIG_DIR, '--env', CONFIG_ENV, '--allow-no-auth', 'start'];
   const launch = async (): Promise<ServerProcess> => {
-    const child = await spawnServer(server, args, { logFile, env, cwd: ROOT });
+    const child = await spawnServer(server, args, { logFile, env, cwd: PACKAGE_ROOT });
     try {
       // temporal-system exists as soon as the server does; the namespace is registered after.
       await waitUntilReady(address, 'temporal-system', opts.readyTimeoutMs ?? 120_000, child.exit);

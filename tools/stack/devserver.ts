@@ -6,6 +6,18 @@
 // Restarting on an existing SQLite file with `--search-attribute` for attributes that already
 // exist is fine with CLI v1.5.1 (server 1.29.1): they are kept as they are, and a flag that
 // names an existing attribute with another type is ignored, not an error.
+//
+// Not @temporalio/testing's dev server (TestWorkflowEnvironment.createLocal; the workflow tests
+// use it, test/workflows/harness.ts): its `server` options cover these flags (existing-path
+// executable, ip, port, namespace, dbFilename, ui/uiPort, searchAttributes, extraArgs), but its
+// process handling (sdk-core's EphemeralServer, SDK 1.24) lacks what the stack needs: the
+// server's output goes to this process's stdout and stderr, not a log file (data/temporal.log,
+// and the log's tail in a start failure); there is no pid, and stop is SIGKILL only (here a
+// SQLite store gets SIGTERM first); it waits at most 5 s for a connection (a restart on a large
+// SQLite file on a busy machine takes longer) and not for the namespace; nothing kills the server
+// when this process dies by a signal; and it needs the SDK's Runtime, which `npm start`'s worker
+// installs afterwards with its own logger. The spawn, wait and stop are server-process.ts's,
+// which also runs the real Temporal server (cluster.ts), something the SDK does not run at all.
 
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';

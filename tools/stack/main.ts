@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { ClusterMismatchError } from '../../src/cluster';
 import { ConfigError, loadConfig } from '../../src/config';
 import { log, registerSecrets, setLogLevel } from '../../src/log';
+import { PACKAGE_ROOT } from '../../src/package-root';
 import { runWorker } from '../../src/worker';
 import { startDemoSimulator } from './demo';
 import { startDevServer } from './devserver';
@@ -23,7 +24,7 @@ function stackOptions() {
       'temporal-port': { type: 'string', default: '7233' },
       'ui-port': { type: 'string', default: '8233' },
       'simulator-port': { type: 'string', default: '8899' },
-      'data-dir': { type: 'string', default: resolve(__dirname, '../../data') },
+      'data-dir': { type: 'string', default: join(PACKAGE_ROOT, 'data') },
       help: { type: 'boolean', default: false },
     },
   });

@@ -4,7 +4,7 @@
 
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
-import postgres from 'postgres';
+import { connect as connectPool } from '../../src/db/client';
 import { log } from '../../src/log';
 import { redactText, redactUrl } from '../../src/redact';
 import { findOnPath } from '../toolchain/binaries';
@@ -41,7 +41,7 @@ export function isLocalUrl(databaseUrl: string): boolean {
 }
 
 function connect(url: string) {
-  return postgres(url, { max: 1, connect_timeout: 10, idle_timeout: 1, onnotice: () => undefined });
+  return connectPool(url, { max: 1, idleTimeout: 1, appName: 'balance-tracker-setup' });
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -6,19 +6,17 @@
 // volumes point at something declared, the search attributes registered agree with
 // src/search-attributes.ts, the worker's RPC URL comes from the environment, and every file a
 // service names inside a bind-mounted directory (deploy/'s config, shared with
-// `npm run stack:cluster`) exists there.
+// `npm run stack:cluster`) exists there, and the file a service runs with `node` is in its image.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { parseDocument } from 'yaml';
+import { PACKAGE_ROOT } from '../../src/package-root';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/search-attributes';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Env = Record<string, string | undefined>;
-
-const require = createRequire(__filename);
 
 /** The compose-spec schema as the `dclint` package ships it (its `update-compose-schema` keeps it current). */
 export function composeSchemaPath(): string {
@@ -130,9 +128,7 @@ export function validateCompose(file: string, env: Env = {}): ComposeReport {
     if (!isObject(service)) continue;
     if (service.build === undefined && service.image === undefined) problems.push(`services.${name}: needs an image or a build`);
     if (service.build !== undefined) {
-      const build = typeof service.build === 'string' ? { context: service.build } : isObject(service.build) ? service.build : {};
-      const context = resolve(base, typeof build.context === 'string' ? build.context : '.');
-      const dockerfile = resolve(context, typeof build.dockerfile === 'string' ? build.dockerfile : 'Dockerfile');
+      const { context, dockerfile } = buildPaths(service.build, base);
       if (!existsSync(context) || !statSync(context).isDirectory()) problems.push(`services.${name}.build: context ${context} is not a directory`);
       else if (!existsSync(dockerfile)) problems.push(`services.${name}.build: ${dockerfile} does not exist`);
     }
@@ -157,6 +153,7 @@ export function validateCompose(file: string, env: Env = {}): ComposeReport {
   checkSearchAttributes(raw, problems);
   checkWorkerEnvironment(raw, problems);
   checkMountedFiles(services, base, problems);
+  checkImageCommands(services, base, problems);
   return { problems, services: Object.keys(services) };
 }
 
@@ -215,16 +212,55 @@ function checkMountedFiles(services: Record<string, Json>, base: string, problem
   }
 }
 
+/** A service's build context and Dockerfile, absolute. */
+function buildPaths(given: Json, base: string): { context: string; dockerfile: string } {
+  const build = typeof given === 'string' ? { context: given } : isObject(given) ? given : {};
+  const context = resolve(base, typeof build.context === 'string' ? build.context : '.');
+  return { context, dockerfile: resolve(context, typeof build.dockerfile === 'string' ? build.dockerfile : 'Dockerfile') };
+}
+
+/**
+ * A service built here that runs `node FILE` runs a file its image has: the final stage of the
+ * Dockerfile copies it (dist/ from the build stage, bin/ from the context), and it comes from a
+ * file of the checkout (dist/X.js is built from X.ts).
+ */
+function checkImageCommands(services: Record<string, Json>, base: string, problems: string[]): void {
+  for (const [name, service] of Object.entries(services)) {
+    if (!isObject(service) || service.build === undefined || !Array.isArray(service.command) || service.command[0] !== 'node') continue;
+    const file = service.command.slice(1).find((arg) => typeof arg === 'string' && !arg.startsWith('-'));
+    if (typeof file !== 'string') continue;
+    const { context, dockerfile } = buildPaths(service.build, base);
+    if (!existsSync(dockerfile)) continue; // reported above
+    const source = file.startsWith('dist/') ? file.slice('dist/'.length).replace(/\.js$/, '.ts') : file;
+    if (!existsSync(join(context, source))) problems.push(`services.${name}.command: runs ${file}, but there is no ${source} to make it from`);
+    const copied = finalStageCopies(readFileSync(dockerfile, 'utf8'));
+    if (!copied.some((dest) => file === dest || file.startsWith(`${dest}/`))) {
+      problems.push(`services.${name}.command: runs ${file}, which the final stage of ${dockerfile} does not copy (it copies ${copied.join(', ')})`);
+    }
+  }
+}
+
+/** Where the last stage's COPY instructions put things, relative to WORKDIR. */
+function finalStageCopies(dockerfile: string): string[] {
+  const lines = dockerfile.split('\n').map((line) => line.trim());
+  const lastFrom = lines.reduce((last, line, i) => (/^FROM\s/i.test(line) ? i : last), -1);
+  return lines
+    .slice(lastFrom + 1)
+    .filter((line) => /^COPY\s/i.test(line))
+    .map((line) => line.split(/\s+/).at(-1)!.replace(/^\.\/?/, '').replace(/\/$/, ''))
+    .filter((dest) => dest !== '');
+}
+
 function main(): void {
-  const file = resolve(process.argv[2] ?? join(__dirname, '..', '..', 'docker-compose.yml'));
-  const dclint = (require('dclint/package.json') as { version: string }).version;
+  const file = resolve(process.argv[2] ?? join(PACKAGE_ROOT, 'docker-compose.yml'));
+  const dclint = (JSON.parse(readFileSync(require.resolve('dclint/package.json'), 'utf8')) as { version: string }).version;
   const report = validateCompose(file);
   if (report.problems.length > 0) {
     process.stderr.write(`${file}: ${report.problems.length} problem(s):\n${report.problems.map((p) => `  - ${p}`).join('\n')}\n`);
     process.exit(1);
   }
   process.stdout.write(
-    `${file}: valid (compose-spec schema from dclint ${dclint}; services: ${report.services.join(', ')}; builds, dependencies, volumes, search attributes checked)\n`,
+    `${file}: valid (compose-spec schema from dclint ${dclint}; services: ${report.services.join(', ')}; builds, dependencies, volumes, search attributes, image commands checked)\n`,
   );
 }
 
