@@ -1,5 +1,6 @@
 // The run's shared dev server (started by test/global-setup.ts), as tests use it.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { type Client, isGrpcServiceError } from '@temporalio/client';
 import { inject } from 'vitest';
@@ -44,7 +45,7 @@ export async function resetNamespace(client: Client): Promise<void> {
     // Visibility lags a little, and closing a parent terminates its children a moment later.
     if (found === 0) return;
     if (Date.now() > deadline) throw new Error(`namespace still has schedules or running workflows after ${RESET_TIMEOUT_MS} ms`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 
