@@ -148,6 +148,12 @@ describe('changes', () => {
     expect(none).toEqual({ code: 0, stdout: `no changes after position ${feed.at(-1)!.position}\n`, stderr: '' });
   });
 
+  it('--help documents the options, the JSON line and the exit statuses', async () => {
+    const help = await runCli(['changes', '--help'], env);
+    expect({ code: help.code, stderr: help.stderr }).toEqual({ code: 0, stderr: '' });
+    for (const text of ['Usage: balance-tracker changes', '--after <position>', '--follow', '--limit <n>', '--json', '"position"', 'Exit status']) expect(help.stdout).toContain(text);
+  });
+
   it('a bad --after or --limit is a usage error, exit 2', async () => {
     for (const args of [['--after', 'abc'], ['--after', '-1'], ['--after', '99999999999999999999'], ['--limit', '0']]) {
       const result = await runCli(['changes', ...args], env);
