@@ -1,6 +1,7 @@
 // `changes [--after P] [--follow] [--limit n]`: the change feed in feed order, as a table or one
 // JSON object per line; --follow keeps streaming, woken by Postgres notifications.
 
+import { once } from 'node:events';
 import { changesAfter, type FeedChange, followChanges } from '../db/feed';
 import type { CommandSpec, ParsedArgs } from './args';
 import { intOption, stringOption } from './args';
@@ -76,9 +77,11 @@ Exit status: 0 when printed (also with no changes, and when a follow is interrup
           after,
           page: Math.min(PAGE, limit),
           signal: stop.signal,
-          onChanges(changes) {
+          async onChanges(changes) {
             print(changes);
             if (printed >= limit) stop.abort();
+            // A slow reader of the pipe builds lag in the feed, not memory here.
+            if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain', { signal: stop.signal }).catch(() => undefined);
           },
         });
       } finally {
