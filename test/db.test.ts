@@ -31,7 +31,7 @@ describe('migrations', () => {
     expect(recorded.map((r) => r.version)).toEqual(versions);
     const tables = await sql<{ tableName: string }[]>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
-    expect(tables.map((t) => t.tableName)).toEqual(['balance_changes', 'batch_checks', 'batch_checks_pruned', 'cluster', 'retier_runs', 'schema_migrations', 'wallets']);
+    expect(tables.map((t) => t.tableName)).toEqual(['balance_changes', 'batch_checks', 'batch_checks_pruned', 'change_feed', 'cluster', 'retier_runs', 'schema_migrations', 'wallets']);
   });
 
   it('runs concurrently from several starters without applying twice', async () => {
