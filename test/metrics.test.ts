@@ -237,6 +237,7 @@ describe('the worker process with METRICS_PORT', () => {
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: engine.config.temporal.address,
+        TEMPORAL_NAMESPACE: engine.config.temporal.namespace,
         DATABASE_URL: engine.config.databaseUrl,
         SOLANA_RPC_URL: engine.config.rpcUrl!,
         TASK_QUEUE: engine.config.temporal.taskQueue,

@@ -30,11 +30,11 @@ describe('tier schedules', () => {
   beforeAll(async () => {
     engine = await startEngine({ simulator: { wallets: 200, seed: 3 }, env: { TIER_HIGH_INTERVAL: '1h' } });
     await addWallets(engine.sql, engine.sim.world.addresses(0, 200) as Address[], 'high');
-    const address = engine.config.temporal.address;
+    const { address, namespace } = engine.config.temporal;
     const temporalBin = await ensureTemporalCli();
     const tctlBin = await ensureTctl();
-    temporal = async (...args) => (await run(temporalBin, [...args, '--address', address, '--namespace', 'default'])).stdout;
-    tctl = async (...args) => (await run(tctlBin, ['--address', address, '--namespace', 'default', ...args])).stdout;
+    temporal = async (...args) => (await run(temporalBin, [...args, '--address', address, '--namespace', namespace])).stdout;
+    tctl = async (...args) => (await run(tctlBin, ['--address', address, '--namespace', namespace, ...args])).stdout;
     expect(await ensureSchedules(engine.client, engine.config)).toEqual(['balance-sweep-high', 'balance-sweep-medium', 'balance-sweep-low', 'balance-retier']);
     await startTierWorkflows(engine.client, engine.config);
   });
@@ -74,7 +74,7 @@ describe('tier schedules', () => {
     expect(before.schedule.policies).toEqual({ overlapPolicy: 'SCHEDULE_OVERLAP_POLICY_BUFFER_ONE', catchupWindow: '60s' });
     expect(before.schedule.action.startWorkflow.memo.fields).toHaveProperty('purpose');
     expect(before.schedule.action.startWorkflow.userMetadata.summary).toBeDefined();
-    const env = { TEMPORAL_ADDRESS: engine.config.temporal.address, DATABASE_URL: engine.config.databaseUrl, TASK_QUEUE: engine.config.temporal.taskQueue };
+    const env = { TEMPORAL_ADDRESS: engine.config.temporal.address, TEMPORAL_NAMESPACE: engine.config.temporal.namespace, DATABASE_URL: engine.config.databaseUrl, TASK_QUEUE: engine.config.temporal.taskQueue };
     const result = await runCli(['tiers', 'interval', 'high', '2s'], env);
     expect(result).toMatchObject({ code: 0, stderr: '', stdout: 'balance-sweep-high: interval 1h -> 2s; the rest of the schedule is unchanged\n' });
     const after = await shape();

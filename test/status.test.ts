@@ -54,6 +54,7 @@ describe('status of a stalled tier and of a healthy one', () => {
     env = {
       DATABASE_URL: engine.config.databaseUrl,
       TEMPORAL_ADDRESS: engine.config.temporal.address,
+      TEMPORAL_NAMESPACE: engine.config.temporal.namespace,
       TASK_QUEUE: engine.config.temporal.taskQueue,
       SOLANA_RPC_URL: engine.config.rpcUrl!,
       TIER_HIGH_INTERVAL: '2s',

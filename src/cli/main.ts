@@ -8,6 +8,7 @@ import { redactText } from '../redact';
 import type { CommandSpec } from './args';
 import { CONNECT_TIMEOUT_MS, Context, describeQueryError } from './context';
 import { CliError, EXIT, oneLine, UsageError } from './errors';
+import { changesCommand } from './changes';
 import { walletsCheck } from './check';
 import { walletsHistory } from './history';
 import { walletsImport } from './import';
@@ -18,7 +19,7 @@ import { tiersPromote } from './tiers';
 import { walletsAdd, walletsList, walletsRemove, walletsShow } from './wallets';
 import { workerCommand } from './worker';
 
-export const COMMANDS: CommandSpec[] = [walletsAdd, walletsImport, walletsRemove, walletsList, walletsShow, walletsHistory, walletsCheck, tiersPromote, tiersInterval, statusCommand, workerCommand];
+export const COMMANDS: CommandSpec[] = [walletsAdd, walletsImport, walletsRemove, walletsList, walletsShow, walletsHistory, walletsCheck, tiersPromote, tiersInterval, statusCommand, changesCommand, workerCommand];
 
 const GROUPS: Record<string, string> = {
   wallets: 'Manage the wallets whose balances are tracked.',

@@ -16,8 +16,8 @@ export function formatSol(lamports: bigint): string {
 }
 
 /** JSON with bigints as strings (exact) and Dates as ISO text, indented for people. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+export function toJson(value: unknown, indent = 2): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), indent);
 }
 
 /** 1234567 -> "1,234,567". */

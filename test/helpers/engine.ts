@@ -1,5 +1,5 @@
 // A running engine for tests: a fresh database, a simulator, and the real workers
-// connected to the run's shared dev server on a task queue of their own.
+// connected to the run's shared dev server in the test file's namespace, on a task queue of their own.
 
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,14 +11,13 @@ import { connect, type Sql } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../tools/simulator/server';
 import { type Tier, tierWorkflowId } from '../../src/tiers';
-import { bundleWorkflows, createWorkers, installRuntime, type WorkerSet } from '../../src/worker';
+import { createWorkers, installRuntime, type WorkerSet } from '../../src/worker';
 import { progressQuery, type TierProgress } from '../../workflows/definitions';
 import { freshDatabase } from './database';
-import { resetNamespace } from './temporal';
+import { resetNamespace, testNamespace } from './temporal';
 
-let bundle: Promise<WorkflowBundle> | undefined;
-/** Bundling workflows takes seconds; one bundle serves every worker of a test file. */
-export const sharedBundle = (): Promise<WorkflowBundle> => (bundle ??= bundleWorkflows());
+/** The run's workflow bundle (test/global-setup.ts makes it once: bundling takes seconds of CPU). */
+export const sharedBundle = (): WorkflowBundle => ({ code: inject('workflowBundleCode') });
 
 export interface Engine {
   config: Config;
@@ -43,7 +42,7 @@ export interface EngineOptions {
   rpcPathSuffix?: string;
   /** Put in SOLANA_RPC_URL's userinfo (`user:password`), as some providers issue credentials. */
   rpcUserinfo?: string;
-  /** Another Temporal server than the run's shared dev server (host:port). */
+  /** Another Temporal server than the run's shared dev server (host:port); its `default` namespace is used. */
   temporalAddress?: string;
   /** Another Postgres than the run's (a URL of its `postgres` database) for the fresh database. */
   postgresAdminUrl?: string;
@@ -62,6 +61,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     TEMPORAL_ADDRESS: address,
     DATABASE_URL: db.url,
     SOLANA_RPC_URL: `${options.rpcUserinfo ? sim.url.replace('://', `://${options.rpcUserinfo}@`) : sim.url}${options.rpcPathSuffix ?? ''}`,
+    TEMPORAL_NAMESPACE: options.temporalAddress ? 'default' : await testNamespace(),
     TASK_QUEUE: `bt-test-${randomUUID().slice(0, 8)}`,
     RPC_MAX_RPS: '1000',
     ...options.env,
@@ -81,7 +81,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     sim,
     client,
     async startWorkers() {
-      workers = await createWorkers({ config, sql, client, connection, workflowBundle: await sharedBundle() });
+      workers = await createWorkers({ config, sql, client, connection, workflowBundle: sharedBundle() });
       running = workers.run();
     },
     async stopWorkers() {

@@ -8,7 +8,7 @@
 // - the RPC budget (a token bucket) was never overdrawn.
 // Figures go to test-artifacts/reliability.json for docs/reliability.md.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
@@ -292,7 +292,7 @@ export function rpcRetries(stats: SimulatorStats, batches: number): number {
 }
 
 /**
- * Workflows of one engine (its task queue: test files share the namespace, and a finished
+ * Workflows of one engine (its task queue: a file's tests share its namespace, and a finished
  * test's workflows are terminated) that ended badly: failed, timed out or terminated.
  */
 export async function unhealthyWorkflows(client: Client, taskQueue: string): Promise<string[]> {
@@ -333,17 +333,49 @@ export async function recordedBatches(sql: Sql, tier: Tier, since?: Date): Promi
 
 const FIGURES_FILE = join(__dirname, '..', '..', 'test-artifacts', 'reliability.json');
 
-/** Merges one test's figures into test-artifacts/reliability.json (test files run one at a time). */
+/** Merges one test's figures into test-artifacts/reliability.json. */
 export function recordFigures(name: string, figures: Record<string, unknown>): void {
   mkdirSync(join(FIGURES_FILE, '..'), { recursive: true });
-  let all: Record<string, unknown> = {};
-  try {
-    all = JSON.parse(readFileSync(FIGURES_FILE, 'utf8')) as Record<string, unknown>;
-  } catch {
-    // first figures of the run
+  withFileLock(`${FIGURES_FILE}.lock`, () => {
+    let all: Record<string, unknown> = {};
+    try {
+      all = JSON.parse(readFileSync(FIGURES_FILE, 'utf8')) as Record<string, unknown>;
+    } catch {
+      // first figures of the run
+    }
+    all[name] = { ...figures, recordedAt: new Date().toISOString() };
+    writeFileSync(FIGURES_FILE, `${JSON.stringify(all, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+  });
+}
+
+const LOCK_WAIT_MS = 10_000;
+
+/**
+ * Runs `update` holding a lock (a directory: creating one is atomic): test files run in parallel,
+ * and two read-merge-writes at once would lose one's figures. A lock held longer than
+ * LOCK_WAIT_MS is one a killed process left behind, and is taken over.
+ */
+function withFileLock(lock: string, update: () => void): void {
+  let deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (Date.now() < deadline) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      } else {
+        rmSync(lock, { recursive: true, force: true });
+        deadline = Date.now() + LOCK_WAIT_MS;
+      }
+    }
   }
-  all[name] = { ...figures, recordedAt: new Date().toISOString() };
-  writeFileSync(FIGURES_FILE, `${JSON.stringify(all, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+  try {
+    update();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** The usual figures of a fault test, from the promise report and the simulator's counters. */

@@ -1,26 +1,31 @@
 // The run's shared dev server (started by test/global-setup.ts), as tests use it.
 
-import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { randomUUID } from 'node:crypto';
+import { type Client, isGrpcServiceError } from '@temporalio/client';
 import { inject } from 'vitest';
+import { registerNamespace } from '../../tools/stack/cluster';
 
-export interface TestConnection {
-  client: Client;
-  connection: Connection;
-  close(): Promise<void>;
-}
+let namespace: Promise<string> | undefined;
 
-export async function testConnection(namespace = 'default'): Promise<TestConnection> {
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
-  const client = new Client({ connection, namespace });
-  return { client, connection, close: () => connection.close() };
-}
+/**
+ * This test file's namespace on the run's shared server, registered (with the search attributes)
+ * on first use. Test files run in parallel and resetNamespace() clears a whole namespace, so each
+ * file has one of its own (vitest isolates files: this module, and so the name, is per file).
+ */
+export const testNamespace = (): Promise<string> =>
+  (namespace ??= (async () => {
+    const name = `bt-test-${randomUUID().slice(0, 8)}`;
+    await registerNamespace(inject('temporalAddress'), name);
+    return name;
+  })());
 
 const GRPC_NOT_FOUND = 5;
 const RESET_TIMEOUT_MS = 30_000;
 
 /**
  * Leaves the namespace as a test expects to find it: no schedules, no running workflows.
- * Test files run one after another and share the namespace. One call at a time: the dev
+ * Tests of a file run one after another and share its namespace. One call at a time: the dev
  * server's SQLite store takes one connection.
  */
 export async function resetNamespace(client: Client): Promise<void> {
@@ -40,7 +45,7 @@ export async function resetNamespace(client: Client): Promise<void> {
     // Visibility lags a little, and closing a parent terminates its children a moment later.
     if (found === 0) return;
     if (Date.now() > deadline) throw new Error(`namespace still has schedules or running workflows after ${RESET_TIMEOUT_MS} ms`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 

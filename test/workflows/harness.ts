@@ -15,7 +15,7 @@ import type { ScheduleState } from '../../src/schedules';
 import { KIND_KEY, TIER_KEY } from '../../src/search-attributes';
 import { ensureTemporalCli } from '../../tools/toolchain/binaries';
 import type { Tier } from '../../src/tiers';
-import { bundleWorkflows } from '../../src/worker';
+import { sharedBundle } from '../helpers/engine';
 import { progressQuery, type TierProgress } from '../../workflows/definitions';
 import type { tierWorkflow } from '../../workflows/tier';
 
@@ -27,13 +27,10 @@ export interface Harness {
 
 export async function startHarness(): Promise<Harness> {
   const path = await ensureTemporalCli();
-  const [env, bundle] = await Promise.all([
-    TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path }, searchAttributes: [TIER_KEY, KIND_KEY], ui: false },
-    }),
-    bundleWorkflows(),
-  ]);
-  return { env, bundle, close: () => env.teardown() };
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path }, searchAttributes: [TIER_KEY, KIND_KEY], ui: false },
+  });
+  return { env, bundle: sharedBundle(), close: () => env.teardown() };
 }
 
 type Activities = MainActivities & RpcActivities;

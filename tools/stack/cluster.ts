@@ -185,7 +185,7 @@ function runSchemaScript(sqlTool: string, env: NodeJS.ProcessEnv, password: stri
 }
 
 /** Registers the namespace and the custom search attributes (each only when missing), then waits until both are in use. */
-async function registerNamespace(address: string, namespace: string): Promise<void> {
+export async function registerNamespace(address: string, namespace: string): Promise<void> {
   const searchAttributes = Object.fromEntries(
     SEARCH_ATTRIBUTE_FLAGS.map((flag) => {
       const [name, type] = flag.split('=');
