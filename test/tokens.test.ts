@@ -8,6 +8,7 @@ import type { Address } from '../src/address';
 import { findAssociatedTokenPda } from '@solana-program/token';
 import { address } from '@solana/kit';
 import { writeBatch } from '../src/db/checks';
+import { retier } from '../src/db/segmentation';
 import { addWallets } from '../src/db/wallets';
 import { registry } from '../src/metrics';
 import { readMints } from '../src/rpc/mints';
@@ -216,6 +217,18 @@ describe('token balances', () => {
       expect({ amount: row.amount, onChain: row.onChain }).toEqual({ amount: truth ?? 0n, onChain: truth !== null });
     }
     expect((await tokenRows(engine)).find((r) => r.walletId === target.walletId && r.mint === T22.address)!.amount).toBe(424242n);
+  });
+
+  it('counts token changes as activity when re-tiering', async () => {
+    await sleep(1_100);
+    // Busy from one change in the hour, idle after a second without one: only the wallets whose
+    // tokens changed (their lamports never did) are busy.
+    await retier(engine.sql, { ...engine.config.segmentation, windowMs: 3_600_000, highMinChanges: 1, quietAfterMs: 1_000 });
+    const tiers = await engine.sql<{ id: number; tier: string }[]>`SELECT id, tier FROM wallets ORDER BY id`;
+    const busy = new Set((await engine.sql<{ walletId: number }[]>`SELECT DISTINCT wallet_id FROM token_changes WHERE previous_amount IS NOT NULL`).map((r) => r.walletId));
+    expect(busy.size).toBeGreaterThan(0);
+    expect(tiers.filter((t) => t.tier === 'high').map((t) => t.id)).toEqual([...busy].sort((a, b) => a - b));
+    expect(tiers.filter((t) => t.tier === 'low')).toHaveLength(WALLETS - busy.size);
   });
 });
 
