@@ -134,6 +134,17 @@ describe('token balances', () => {
         { walletId: absent.walletId, mint: absent.mint, amount: 5n, onChain: true, previousAmount: 0n },
       ].sort((a, b) => a.walletId - b.walletId || a.mint.localeCompare(b.mint)),
     );
+
+    // The change feed carries every token change too (asset = the mint), once each, and per
+    // (wallet, mint) in slot order: sorted by position within each pair, it is the history.
+    type FeedRow = { walletId: number; asset: string; slot: bigint; amount: bigint; previous: bigint | null };
+    const feed = await engine.sql<(FeedRow & { position: bigint })[]>`
+      SELECT position, wallet_id, asset, slot, amount, previous FROM change_feed WHERE asset <> 'SOL'`;
+    const byPair = (a: FeedRow, b: FeedRow) => a.walletId - b.walletId || a.asset.localeCompare(b.asset);
+    const fed = [...feed].sort((a, b) => byPair(a, b) || Number(a.position - b.position)).map(({ position: _p, ...row }) => row);
+    const stored = await engine.sql<FeedRow[]>`
+      SELECT wallet_id, mint AS asset, slot, amount, previous_amount AS previous FROM token_changes`;
+    expect(fed).toEqual([...stored].sort((a, b) => byPair(a, b) || Number(a.slot - b.slot)));
   });
 
   it('writes nothing twice when a batch is replayed, nor an older read over a newer one', async () => {

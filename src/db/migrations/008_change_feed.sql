@@ -1,9 +1,8 @@
 -- The change feed: every stored balance change, SOL or token, at a position in one total order,
 -- so a consumer (the `changes` CLI, webhook delivery) reads "after position P, up to n" through
--- the primary key. History tables feed it by trigger, so their writers need not know it exists:
--- balance_changes (SOL, asset 'SOL') below; a token history table adds its own statement-level
--- AFTER INSERT trigger that calls change_feed_claim() once and then inserts its rows the same
--- way (asset = the mint address, amounts in base units).
+-- the primary key. History tables feed it by statement-level trigger, so their writers need not
+-- know it exists: balance_changes (asset 'SOL', lamports) and token_changes (asset = the mint
+-- address, base units). A new history table adds a trigger of the same shape.
 --
 -- The outbox gap: a sequence hands out values at insert, not at commit, so a reader could see
 -- position 11 committed while 10 is still in flight and move its cursor past 10 for good.
@@ -53,16 +52,36 @@ BEGIN
   RETURN NULL;
 END $$;
 
--- No insert between the backfill and the trigger: writers wait for this migration's commit.
-LOCK TABLE balance_changes IN SHARE ROW EXCLUSIVE MODE;
+CREATE FUNCTION change_feed_from_token_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM inserted) THEN RETURN NULL; END IF;
+  PERFORM change_feed_claim();
+  INSERT INTO change_feed (position, wallet_id, address, asset, slot, amount, previous, observed_at)
+  SELECT nextval('change_feed_position'), s.*
+  FROM (
+    SELECT n.wallet_id, w.address, n.mint, n.slot, n.amount, n.previous_amount, n.observed_at
+    FROM inserted n JOIN wallets w ON w.id = n.wallet_id
+    ORDER BY n.wallet_id, n.mint, n.slot) s;
+  RETURN NULL;
+END $$;
+
+-- No insert between the backfill and the triggers: writers wait for this migration's commit.
+LOCK TABLE balance_changes, token_changes IN SHARE ROW EXCLUSIVE MODE;
 
 INSERT INTO change_feed (position, wallet_id, address, asset, slot, amount, previous, observed_at)
 SELECT nextval('change_feed_position'), s.*
 FROM (
-  SELECT c.wallet_id, w.address, 'SOL', c.slot, c.lamports, c.previous_lamports, c.observed_at
+  SELECT c.wallet_id, w.address, 'SOL' AS asset, c.slot, c.lamports, c.previous_lamports, c.observed_at
   FROM balance_changes c JOIN wallets w ON w.id = c.wallet_id
-  ORDER BY c.observed_at, c.wallet_id, c.slot) s;
+  UNION ALL
+  SELECT t.wallet_id, w.address, t.mint, t.slot, t.amount, t.previous_amount, t.observed_at
+  FROM token_changes t JOIN wallets w ON w.id = t.wallet_id
+  ORDER BY observed_at, wallet_id, asset, slot) s;
 
 CREATE TRIGGER change_feed AFTER INSERT ON balance_changes
   REFERENCING NEW TABLE AS inserted
   FOR EACH STATEMENT EXECUTE FUNCTION change_feed_from_balance_changes();
+
+CREATE TRIGGER change_feed AFTER INSERT ON token_changes
+  REFERENCING NEW TABLE AS inserted
+  FOR EACH STATEMENT EXECUTE FUNCTION change_feed_from_token_changes();
