@@ -8,6 +8,7 @@ import { checkAddress } from '../src/address';
 import { readBatch, recordedBatch, setAsideInvalid, writeBatch } from '../src/db/checks';
 import { recordBatch } from '../src/metrics';
 import { type AccountBalance, MAX_ACCOUNTS_PER_CALL, RpcFailure } from '../src/rpc/balances';
+import { MAX_CALL_DELAY_MS } from '../src/rpc/attempt';
 import { createPacer } from '../src/rpc/pacer';
 import { TIER_PRIORITY } from '../src/tiers';
 import { callsFor, tokenObservation } from '../src/tokens';
@@ -29,16 +30,6 @@ export interface CheckBatchResult {
   slot: string | null;
 }
 
-/**
- * How late after its start an attempt may still make its RPC call, its wait for this process's
- * pacer included (about a second after an idle spell). The read before it takes milliseconds,
- * or a few hundred while the worker's connection pool is busy. One process's pacer keeps its
- * calls spaced, but several processes each pace only their own: a call that comes this much
- * after the turn Temporal gave it can land together with later turns of other workers, so this
- * bound is also how far the RPC budget can be overdrawn at the provider with several workers
- * (RPC_MAX_RPS × this, on top of Temporal's one-second burst; see README, "The RPC budget").
- */
-export const MAX_CALL_DELAY_MS = 2_000;
 const TURN_RETRY_DELAY = '1s';
 
 /** Error types a retry can never fix; the batch child records the batch as failed. */

@@ -10,6 +10,7 @@ import { log } from '../src/log';
 import { recordSweep } from '../src/metrics';
 import { readScheduleState, tierIntervalMs } from '../src/schedules';
 import type { Tier } from '../src/tiers';
+import { attemptTimeoutMs } from '../src/rpc/attempt';
 import type { SweepContext, SweepRange } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
 
@@ -77,6 +78,7 @@ export function sweepActivities({ sql, client, config }: ActivityDeps) {
         plannedAt,
         batchWindow: config.batchWindow,
         batchTimeoutMs: config.batchTimeoutMs ?? Math.max(intervalMs, BATCH_TIMEOUT_MIN_MS),
+        attemptTimeoutMs: attemptTimeoutMs(config.rpcTimeoutMs, config.trackedMints.length),
         rpcTaskQueue: config.temporal.rpcTaskQueue,
       };
       return { sweep, intervalMs, sweepConcurrency: config.sweepConcurrency, paused: schedule?.paused ?? null, firstPage: await page({ sweep, afterId: 0, pageSize }) };

@@ -3,12 +3,10 @@
 // slots would be unrelated to the stored ones: every read would be refused as lagging (a
 // silent stall) or, worse, accepted against balances of another chain.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from './db/client';
 import { recordCluster } from './db/cluster';
-import { log } from './log';
-import { redactText } from './redact';
 import { readGenesisHash } from './rpc/genesis';
+import { retryAtStartup } from './startup-retry';
 
 export class ClusterMismatchError extends Error {
   constructor(recorded: string, served: string) {
@@ -23,7 +21,7 @@ export class ClusterMismatchError extends Error {
 export interface ClusterCheckOptions {
   rpcUrl: string;
   timeoutMs: number;
-  /** Tries before giving up when the RPC does not answer (1 s apart, doubling to 15 s). */
+  /** Tries before giving up when the RPC does not answer (see retryAtStartup). */
   attempts?: number;
 }
 
@@ -32,18 +30,8 @@ export interface ClusterCheckOptions {
  * ClusterMismatchError when the database's is another. An RPC that does not answer is
  * retried for a while (a provider hiccup must not stop a deploy), then reported.
  */
-export async function checkCluster(sql: Sql, { rpcUrl, timeoutMs, attempts = 8 }: ClusterCheckOptions): Promise<string> {
-  let served: string | undefined;
-  for (let attempt = 1, pauseMs = 1_000; served === undefined; attempt++, pauseMs = Math.min(pauseMs * 2, 15_000)) {
-    try {
-      served = await readGenesisHash(rpcUrl, timeoutMs);
-    } catch (error) {
-      const reason = redactText(error instanceof Error ? error.message : String(error), [rpcUrl]);
-      if (attempt >= attempts) throw new Error(`cannot read the cluster's genesis hash from SOLANA_RPC_URL after ${attempts} tries: ${reason}`);
-      log.warn('cannot read the cluster genesis hash yet; retrying', { attempt, reason });
-      await sleep(pauseMs);
-    }
-  }
+export async function checkCluster(sql: Sql, { rpcUrl, timeoutMs, attempts }: ClusterCheckOptions): Promise<string> {
+  const served = await retryAtStartup("the cluster's genesis hash", () => readGenesisHash(rpcUrl, timeoutMs), { attempts, secrets: [rpcUrl] });
   const recorded = await recordCluster(sql, served);
   if (recorded !== served) throw new ClusterMismatchError(recorded, served);
   return served;

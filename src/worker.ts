@@ -17,7 +17,7 @@ import { configSecrets } from './redact';
 import { MAX_BATCH } from './db/checks';
 import { recordMints } from './db/tokens';
 import { createBalanceReader } from './rpc/balances';
-import { readMints } from './rpc/mints';
+import { readTrackedMints } from './rpc/mints';
 import { callsFor, createAtaCache, TOKEN_SLICE_LENGTH } from './tokens';
 import { ensureSchedules } from './schedules';
 import { startTierWorkflows } from './tier-control';
@@ -112,9 +112,7 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
   // Failures are redacted with the logs' secrets (see failure-redaction.ts): they must be known here.
   registerSecrets(...configSecrets(config));
   // Read once per worker: a mint's program and decimals never change; a changed TRACKED_MINTS takes a restart.
-  const mints = config.trackedMints.length
-    ? await readMints({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs }, config.trackedMints)
-    : [];
+  const mints = config.trackedMints.length ? await readTrackedMints({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs }, config.trackedMints) : [];
   await recordMints(sql, mints);
   const readBalances =
     options.readBalances ??

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rpcBudget } from '../src/budget';
+import { attemptTimeoutMs } from '../src/rpc/attempt';
 
 describe('RPC budget split', () => {
   const intervals = { high: 30_000, medium: 300_000, low: 3_600_000 };
@@ -28,5 +29,14 @@ describe('RPC budget split', () => {
     const second = { high: 1_000, medium: 1_000, low: 1_000 };
     expect(rpcBudget({ high: 100, medium: 101, low: 0 }, second, 10, 2).requiredRps).toBe(3 + 4);
     expect(rpcBudget({ high: 250, medium: 0, low: 0 }, second, 10, 2).tiers.high.rps).toBe(8);
+  });
+});
+
+describe('an RPC attempt\'s start-to-close timeout', () => {
+  it('is a minute for SOL only, and grows with the calls tracked mints add, each allowed its turn and RPC_TIMEOUT', () => {
+    expect(attemptTimeoutMs(10_000, 0)).toBe(60_000);
+    expect(attemptTimeoutMs(10_000, 2)).toBe(3 * 12_000 + 30_000);
+    expect(attemptTimeoutMs(10_000, 9)).toBe(10 * 12_000 + 30_000);
+    expect(attemptTimeoutMs(1_000, 9)).toBe(60_000);
   });
 });

@@ -11,9 +11,11 @@ import { writeBatch } from '../src/db/checks';
 import { retier } from '../src/db/segmentation';
 import { addWallets } from '../src/db/wallets';
 import { registry } from '../src/metrics';
-import { readMints } from '../src/rpc/mints';
+import { readMints, readTrackedMints } from '../src/rpc/mints';
 import { requestTierSweep } from '../src/tier-control';
+import { attemptTimeoutMs } from '../src/rpc/attempt';
 import { TOKEN_2022_PROGRAM_ADDRESS } from '../src/tokens';
+import { batchWorkflowId } from '../workflows/definitions';
 import type { MintSpec } from '../tools/simulator/world';
 import { runCli } from './helpers/cli';
 import { type Engine, startEngine } from './helpers/engine';
@@ -79,6 +81,12 @@ describe('token balances', () => {
     const calls = Math.ceil((WALLETS * 3) / 100);
     expect(progress.lastSweep).toMatchObject({ due: WALLETS, walletsChecked: WALLETS, batchesFailed: 0, rpcCalls: calls });
     expect(engine.sim.stats().methods).toEqual({ getMultipleAccounts: { ok: calls } });
+    // Each attempt makes 3 calls, each allowed its turn and RPC_TIMEOUT (10 s): more than a minute.
+    const history = await engine.client.workflow.getHandle(batchWorkflowId(progress.lastSweep!.sweepId, 0)).fetchHistory();
+    const scheduled = history.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkBatch' ? [e.activityTaskScheduledEventAttributes] : []));
+    expect(scheduled.length).toBeGreaterThan(0);
+    expect(scheduled.map((a) => Number(a.startToCloseTimeout!.seconds))).toEqual(scheduled.map(() => attemptTimeoutMs(10_000, 2) / 1000));
+    expect(attemptTimeoutMs(10_000, 2)).toBe(66_000);
 
     const rows = await tokenRows(engine);
     expect(rows).toHaveLength(WALLETS * MINTS.length);
@@ -259,6 +267,30 @@ describe('tracked mints', () => {
       await expect(readMints(rpc, [nowhere])).rejects.toThrow(`TRACKED_MINTS: ${nowhere} does not exist on this cluster`);
       await expect(readMints(rpc, [wallet])).rejects.toThrow(/is not a mint: it is owned by 11111111111111111111111111111111/);
       await expect(readMints(rpc, [ata])).rejects.toThrow(/is not a mint: a 165-byte account of Tokenkeg/);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('are read at a worker start once an RPC that answers 503 recovers; a mint that is not one stops it at the first answer', async () => {
+    const { startSimulator } = await import('../tools/simulator/server');
+    const sim = await startSimulator({ port: 0, slotMs: 0, wallets: 5, seed: 'mints', mints: MINTS, knobs: { errorRate: 1, errorStatus: 503 } });
+    try {
+      const rpc = { url: sim.url, commitment: 'confirmed' as const, timeoutMs: 5_000 };
+      // Retried 1 s, then 2 s later: the provider recovers in between.
+      const reading = readTrackedMints(rpc, [USDC_LIKE.address, T22.address]);
+      await sleep(1_500);
+      expect(sim.stats().httpRequests).toBe(2);
+      sim.setKnobs({ errorRate: 0 });
+      expect((await reading).map((m) => m.decimals)).toEqual([6, 9]);
+      expect(sim.stats().httpRequests).toBe(3);
+
+      const wallet = sim.world.addresses(0, 1)[0]!;
+      await expect(readTrackedMints(rpc, [wallet])).rejects.toThrow(/is not a mint/);
+      expect(sim.stats().httpRequests).toBe(4);
+      // An RPC that never recovers is reported after the tries.
+      sim.setKnobs({ errorRate: 1 });
+      await expect(readTrackedMints(rpc, [USDC_LIKE.address], { attempts: 2 })).rejects.toThrow(/^cannot read the tracked mints from SOLANA_RPC_URL after 2 tries: /);
     } finally {
       await sim.stop();
     }

@@ -31,7 +31,7 @@ export async function batchWorkflow({ sweep, childIndex, fromId, toId }: BatchWo
     taskQueue: sweep.rpcTaskQueue,
     // Ahead of lower tiers' batches waiting on the shared rate limit (and their retries too).
     priority: { priorityKey: TIER_PRIORITY[sweep.tier] },
-    startToCloseTimeout: '1 minute',
+    startToCloseTimeout: sweep.attemptTimeoutMs ?? '1 minute',
     // An RPC outage is waited out with capped backoff for up to BATCH_TIMEOUT; past it the batch
     // counts failed, its wallets stay due and the next sweep tries them again, so no batch holds
     // its sweep open for good. A request that can never succeed fails fast (RpcRejected is

@@ -35,6 +35,11 @@ export interface SweepContext {
   batchWindow: number;
   /** How long one batch may keep retrying before it counts failed (BATCH_TIMEOUT). */
   batchTimeoutMs: number;
+  /**
+   * One attempt's start-to-close timeout (src/rpc/attempt.ts: it grows with the tracked mints).
+   * Absent in sweeps planned before it existed, whose attempts keep their minute.
+   */
+  attemptTimeoutMs?: number;
   rpcTaskQueue: string;
 }
 

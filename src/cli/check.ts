@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { databaseNow, findWallet, type WalletView } from '../db/reads';
 import type { WalletId } from '../db/types';
 import { redactText } from '../redact';
+import { attemptTimeoutMs } from '../rpc/attempt';
 import { KIND_KEY, TIER_KEY } from '../search-attributes';
 import type { Tier } from '../tiers';
 import type { BatchProgress, SweepContext } from '../../workflows/definitions';
@@ -67,7 +68,7 @@ read failed or timed out, or Postgres or Temporal cannot be reached.`,
     try {
       await Promise.all(
         ranges(wallets).map(async (range, index) => {
-          const sweep: SweepContext = { tier: range.tier, sweepId: checkId, cutoff, plannedAt: cutoff, batchWindow: 1, batchTimeoutMs: RESULT_TIMEOUT_MS, rpcTaskQueue: config.temporal.rpcTaskQueue };
+          const sweep: SweepContext = { tier: range.tier, sweepId: checkId, cutoff, plannedAt: cutoff, batchWindow: 1, batchTimeoutMs: RESULT_TIMEOUT_MS, attemptTimeoutMs: attemptTimeoutMs(config.rpcTimeoutMs, config.trackedMints.length), rpcTaskQueue: config.temporal.rpcTaskQueue };
           const input: BatchWorkflowInput = { sweep, childIndex: index, fromId: range.fromId, toId: range.toId };
           const handle = await client.workflow.start('batchWorkflow', {
             workflowId: `balance-${checkId}-${range.tier}-${range.fromId}`,

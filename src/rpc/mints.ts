@@ -5,6 +5,7 @@
 import { getMintDecoder, getMintSize, getTokenSize } from '@solana-program/token';
 import type { Address } from '@solana/kit';
 import type { Commitment } from '../config';
+import { retryAtStartup, type StartupRetryOptions } from '../startup-retry';
 import { TOKEN_PROGRAMS, TOKEN_2022_PROGRAM_ADDRESS, type TrackedMint } from '../tokens';
 import { MAX_ACCOUNTS_PER_CALL } from './balances';
 import { createRpc } from './client';
@@ -24,8 +25,19 @@ function isMintData(program: string, data: Uint8Array): boolean {
   return program === TOKEN_2022_PROGRAM_ADDRESS && data.length > getTokenSize() && data[getTokenSize()] === TOKEN_2022_MINT_TYPE;
 }
 
+interface MintReadOptions {
+  url: string;
+  commitment: Commitment;
+  timeoutMs: number;
+}
+
+/** readMints at a worker's start: an RPC that does not answer yet is retried, a mint that is not one stops the worker at once. */
+export function readTrackedMints(options: MintReadOptions, addresses: readonly string[], retry: Pick<StartupRetryOptions, 'attempts'> = {}): Promise<TrackedMint[]> {
+  return retryAtStartup('the tracked mints', () => readMints(options, addresses), { ...retry, secrets: [options.url], isFinal: (error) => error instanceof MintError });
+}
+
 export async function readMints(
-  { url, commitment, timeoutMs }: { url: string; commitment: Commitment; timeoutMs: number },
+  { url, commitment, timeoutMs }: MintReadOptions,
   addresses: readonly string[],
 ): Promise<TrackedMint[]> {
   const rpc = createRpc(url);

@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import { MAX_CALL_DELAY_MS } from '../../activities/check-batch';
+import { MAX_CALL_DELAY_MS } from '../../src/rpc/attempt';
 import type { Sql } from '../../src/db/client';
 import type { SimulatorHandle } from '../../tools/simulator/server';
 import type { SimulatorStats } from '../../tools/simulator/stats';
