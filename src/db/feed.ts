@@ -30,10 +30,73 @@ export function changesAfter(sql: Sql, after: bigint, limit: number): Promise<Fe
     ORDER BY position LIMIT ${limit}`;
 }
 
+/** The changes in (after, last], in feed order: a claimed webhook batch, the same rows every time. */
+export function changesThrough(sql: Sql, after: bigint, last: bigint): Promise<FeedChange[]> {
+  return sql<FeedChange[]>`
+    SELECT position, wallet_id, address, asset, slot, amount, previous, observed_at
+    FROM change_feed WHERE position > ${after} AND position <= ${last}
+    ORDER BY position`;
+}
+
 /** The newest position, 0 for an empty feed. */
 export async function latestPosition(sql: Sql): Promise<bigint> {
   const [row] = await sql<{ position: bigint }[]>`SELECT coalesce(max(position), 0::bigint) AS position FROM change_feed`;
   return row!.position;
+}
+
+/** A wait on the feed's notifications (see listenToFeed). */
+export interface FeedWaker {
+  /**
+   * Resolves true when a change was notified since the last wait returned (at once if one
+   * was), false after `ms` without one or when `signal` aborts.
+   */
+  wait(ms: number, signal?: AbortSignal): Promise<boolean>;
+  /** Drops the listener and listens anew (which wakes the next wait). */
+  relisten(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * LISTENs on the feed. postgres.js listens again once after losing the listening connection;
+ * if that one attempt fails (Postgres still down) no notification arrives again, silently. A
+ * caller whose wait ends without one calls relisten: a lost listener is then replaced after at
+ * most one quiet wait, and the caller's read after it catches what was missed.
+ */
+export async function listenToFeed(sql: Sql): Promise<FeedWaker> {
+  let woken = false;
+  let resume: (() => void) | null = null;
+  const wake = () => {
+    woken = true;
+    resume?.();
+  };
+  // onlisten wakes too: a change may have committed while a lost connection was being re-made.
+  let listening = await sql.listen(FEED_CHANNEL, wake, wake);
+  return {
+    async wait(ms, signal) {
+      if (!woken && !signal?.aborted) {
+        let timer: NodeJS.Timeout | undefined;
+        const abort = () => resume?.();
+        await new Promise<void>((resolve) => {
+          resume = resolve;
+          timer = setTimeout(resolve, ms);
+          signal?.addEventListener('abort', abort);
+        });
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+        resume = null;
+      }
+      const was = woken;
+      woken = false;
+      return was;
+    },
+    async relisten() {
+      await listening.unlisten().catch(() => undefined);
+      listening = await sql.listen(FEED_CHANNEL, wake, wake);
+    },
+    async close() {
+      await listening.unlisten().catch(() => undefined);
+    },
+  };
 }
 
 export interface FollowOptions {
@@ -43,33 +106,25 @@ export interface FollowOptions {
   /** Called in feed order, one page at a time; resolves before the next page is read. */
   onChanges(changes: FeedChange[]): Promise<void> | void;
   signal: AbortSignal;
+  /** A quiet wait this long listens anew and reads again (see listenToFeed). */
+  relistenMs?: number;
 }
+
+/** How long a follow waits for a notification before checking its listener (see listenToFeed). */
+export const RELISTEN_MS = 30_000;
 
 /**
  * Reads the feed from `after` and then every change appended, woken by the feed's
  * notifications (no polling), until `signal` aborts; resolves with the last position delivered.
  * The notification only wakes: what is read is always "after the last position", so changes
- * committed while the listening connection was down are read when postgres.js listens again
- * (its onlisten wakes too). A failed read rejects: the caller restarts from the last position.
+ * committed while the listening connection was down are read once it listens again. A failed
+ * read rejects: the caller restarts from the last position.
  */
-export async function followChanges(sql: Sql, { after, page, onChanges, signal }: FollowOptions): Promise<bigint> {
+export async function followChanges(sql: Sql, { after, page, onChanges, signal, relistenMs = RELISTEN_MS }: FollowOptions): Promise<bigint> {
   let cursor = after;
-  let woken = true;
-  let resume: (() => void) | null = null;
-  const wake = () => {
-    woken = true;
-    resume?.();
-  };
-  const listening = await sql.listen(FEED_CHANNEL, wake, wake);
-  signal.addEventListener('abort', wake);
+  const waker = await listenToFeed(sql);
   try {
     while (!signal.aborted) {
-      if (!woken) {
-        await new Promise<void>((resolve) => (resume = resolve));
-        resume = null;
-        continue;
-      }
-      woken = false;
       for (let full = true; full && !signal.aborted; ) {
         const rows = await changesAfter(sql, cursor, page);
         if (rows.length > 0) {
@@ -78,10 +133,10 @@ export async function followChanges(sql: Sql, { after, page, onChanges, signal }
         }
         full = rows.length === page;
       }
+      if (!(await waker.wait(relistenMs, signal)) && !signal.aborted) await waker.relisten();
     }
   } finally {
-    signal.removeEventListener('abort', wake);
-    await listening.unlisten().catch(() => undefined);
+    await waker.close();
   }
   return cursor;
 }
