@@ -17,13 +17,15 @@ import { statusCommand } from './status';
 import { tiersInterval } from './tier-interval';
 import { tiersPromote } from './tiers';
 import { walletsAdd, walletsList, walletsRemove, walletsShow } from './wallets';
+import { webhooksReplay, webhooksStatus } from './webhooks';
 import { workerCommand } from './worker';
 
-export const COMMANDS: CommandSpec[] = [walletsAdd, walletsImport, walletsRemove, walletsList, walletsShow, walletsHistory, walletsCheck, tiersPromote, tiersInterval, statusCommand, changesCommand, workerCommand];
+export const COMMANDS: CommandSpec[] = [walletsAdd, walletsImport, walletsRemove, walletsList, walletsShow, walletsHistory, walletsCheck, tiersPromote, tiersInterval, statusCommand, changesCommand, webhooksStatus, webhooksReplay, workerCommand];
 
 const GROUPS: Record<string, string> = {
   wallets: 'Manage the wallets whose balances are tracked.',
   tiers: 'Move wallets between tiers (high, medium, low: how often they are checked), and set how often a tier is swept.',
+  webhooks: 'Delivery of the change feed to WEBHOOK_URL: its state, and replaying dead letters.',
 };
 
 const FOOTER = `

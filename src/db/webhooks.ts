@@ -83,11 +83,11 @@ export interface DeadLetter {
   deadAt: Date;
 }
 
-/** Dead letters whose first position is in [from, to] (all without bounds), oldest first. */
+/** Dead letters holding a position in [from, to] (all without bounds), in feed order. */
 export function deadLetters(sql: Sql, range: { from: bigint; to: bigint } | null = null): Promise<DeadLetter[]> {
   return sql<DeadLetter[]>`
     SELECT first_position, last_position, changes, reason, error, oldest_observed, dead_at FROM webhook_dead_letters
-    WHERE ${range === null} OR first_position BETWEEN ${range?.from ?? 0n} AND ${range?.to ?? 0n}
+    WHERE ${range === null} OR (first_position <= ${range?.to ?? 0n} AND last_position >= ${range?.from ?? 0n})
     ORDER BY first_position`;
 }
 
