@@ -3,7 +3,7 @@
 
 import { once } from 'node:events';
 import { changesAfter, type FeedChange, followChanges } from '../db/feed';
-import type { CommandSpec, ParsedArgs } from './args';
+import type { CommandSpec } from './args';
 import { intOption, positionOption } from './args';
 import { EXIT } from './errors';
 import { formatSol, toJson } from './output';
