@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
-import { deadLetters, deliveryState } from '../src/db/webhooks';
+import { deadLetters, deliveryLag, deliveryState } from '../src/db/webhooks';
 import { addWallets } from '../src/db/wallets';
 import { freePort } from '../src/free-port';
 import { ensureSchedules } from '../src/schedules';
@@ -19,7 +19,7 @@ import { TIERS, tierScheduleId } from '../src/tiers';
 import { WEBHOOK_WORKFLOW_ID, webhookProgressQuery } from '../workflows/definitions';
 import { runCli } from './helpers/cli';
 import { type Engine, startEngine } from './helpers/engine';
-import { asText, waitFor } from './helpers/reliability';
+import { asText, recordFigures, waitFor } from './helpers/reliability';
 import { type Receiver, type ReceivedChange, startReceiver, verify } from './helpers/webhook-receiver';
 import { spawnWorker, type WorkerProcess } from './helpers/worker-process';
 
@@ -194,6 +194,21 @@ describe('webhook delivery', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`Webhooks: all delivered; delivered through position ${state.latest} of ${state.latest}`));
     expect(second.pid).not.toBe(first.pid);
+
+    // The benchmark's measure: each change's delivery lag, from webhook_deliveries.
+    const lag = await deliveryLag(engine.sql, new Date(0));
+    expect(lag.changes).toBe(stored.length);
+    expect(lag.p50).toBeGreaterThan(0);
+    expect(lag.p99).toBeGreaterThanOrEqual(lag.p50!);
+    const byStatus: Record<string, number> = {};
+    for (const r of receiver.requests) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+    recordFigures('webhook delivery through 500s, refused connections and a SIGKILL', {
+      changes: stored.length,
+      requestsByStatus: byStatus,
+      failedAttempts: state.failedAttempts,
+      positionsAcceptedTwice: accepted().reduce((n, r) => n + (JSON.parse(r.body) as Payload).changes.length, 0) - stored.length,
+      lagSeconds: lag,
+    });
   }, 600_000);
 
   it('a 400 goes to the dead letters, delivery moves on, and `webhooks replay` delivers it with the same body and signature', async () => {

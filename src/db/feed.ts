@@ -51,16 +51,13 @@ export interface FeedWaker {
    * was), false after `ms` without one or when `signal` aborts.
    */
   wait(ms: number, signal?: AbortSignal): Promise<boolean>;
-  /** Drops the listener and listens anew (which wakes the next wait). */
-  relisten(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * LISTENs on the feed. postgres.js listens again once after losing the listening connection;
- * if that one attempt fails (Postgres still down) no notification arrives again, silently. A
- * caller whose wait ends without one calls relisten: a lost listener is then replaced after at
- * most one quiet wait, and the caller's read after it catches what was missed.
+ * LISTENs on the feed, for a bounded wait (webhook delivery's). A lost listening connection is
+ * re-made by postgres.js, retrying the connection until Postgres answers (test/feed.test.ts);
+ * onlisten wakes then, since a change may have committed meanwhile.
  */
 export async function listenToFeed(sql: Sql): Promise<FeedWaker> {
   let woken = false;
@@ -69,8 +66,7 @@ export async function listenToFeed(sql: Sql): Promise<FeedWaker> {
     woken = true;
     resume?.();
   };
-  // onlisten wakes too: a change may have committed while a lost connection was being re-made.
-  let listening = await sql.listen(FEED_CHANNEL, wake, wake);
+  const listening = await sql.listen(FEED_CHANNEL, wake, wake);
   return {
     async wait(ms, signal) {
       if (!woken && !signal?.aborted) {
@@ -89,10 +85,6 @@ export async function listenToFeed(sql: Sql): Promise<FeedWaker> {
       woken = false;
       return was;
     },
-    async relisten() {
-      await listening.unlisten().catch(() => undefined);
-      listening = await sql.listen(FEED_CHANNEL, wake, wake);
-    },
     async close() {
       await listening.unlisten().catch(() => undefined);
     },
@@ -106,25 +98,33 @@ export interface FollowOptions {
   /** Called in feed order, one page at a time; resolves before the next page is read. */
   onChanges(changes: FeedChange[]): Promise<void> | void;
   signal: AbortSignal;
-  /** A quiet wait this long listens anew and reads again (see listenToFeed). */
-  relistenMs?: number;
 }
-
-/** How long a follow waits for a notification before checking its listener (see listenToFeed). */
-export const RELISTEN_MS = 30_000;
 
 /**
  * Reads the feed from `after` and then every change appended, woken by the feed's
  * notifications (no polling), until `signal` aborts; resolves with the last position delivered.
  * The notification only wakes: what is read is always "after the last position", so changes
- * committed while the listening connection was down are read once it listens again. A failed
- * read rejects: the caller restarts from the last position.
+ * committed while the listening connection was down are read when postgres.js listens again
+ * (its onlisten wakes too). A failed read rejects: the caller restarts from the last position.
  */
-export async function followChanges(sql: Sql, { after, page, onChanges, signal, relistenMs = RELISTEN_MS }: FollowOptions): Promise<bigint> {
+export async function followChanges(sql: Sql, { after, page, onChanges, signal }: FollowOptions): Promise<bigint> {
   let cursor = after;
-  const waker = await listenToFeed(sql);
+  let woken = true;
+  let resume: (() => void) | null = null;
+  const wake = () => {
+    woken = true;
+    resume?.();
+  };
+  const listening = await sql.listen(FEED_CHANNEL, wake, wake);
+  signal.addEventListener('abort', wake);
   try {
     while (!signal.aborted) {
+      if (!woken) {
+        await new Promise<void>((resolve) => (resume = resolve));
+        resume = null;
+        continue;
+      }
+      woken = false;
       for (let full = true; full && !signal.aborted; ) {
         const rows = await changesAfter(sql, cursor, page);
         if (rows.length > 0) {
@@ -133,10 +133,10 @@ export async function followChanges(sql: Sql, { after, page, onChanges, signal, 
         }
         full = rows.length === page;
       }
-      if (!(await waker.wait(relistenMs, signal)) && !signal.aborted) await waker.relisten();
     }
   } finally {
-    await waker.close();
+    signal.removeEventListener('abort', wake);
+    await listening.unlisten().catch(() => undefined);
   }
   return cursor;
 }
