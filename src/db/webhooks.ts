@@ -139,10 +139,10 @@ export interface LagPercentiles {
 }
 
 /**
- * Delivery lag over the changes delivered since `since` (database clock): per change,
+ * Delivery lag over the changes delivered from `since` to `until` (database clock): per change,
  * delivered_at of its batch minus its observed_at. For the benchmark's steady state.
  */
-export async function deliveryLag(sql: Sql, since: Date): Promise<LagPercentiles> {
+export async function deliveryLag(sql: Sql, since: Date, until: Date = new Date('9999-01-01')): Promise<LagPercentiles> {
   const [row] = await sql<{ changes: number; p50: number | null; p99: number | null; max: number | null }[]>`
     SELECT count(*)::int AS changes,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS p50,
@@ -151,6 +151,6 @@ export async function deliveryLag(sql: Sql, since: Date): Promise<LagPercentiles
     FROM (SELECT extract(epoch FROM d.delivered_at - f.observed_at)::float8 AS lag
           FROM webhook_deliveries d
           JOIN change_feed f ON f.position BETWEEN d.first_position AND d.last_position
-          WHERE d.delivered_at >= ${since}) l`;
+          WHERE d.delivered_at >= ${since} AND d.delivered_at < ${until}) l`;
   return row!;
 }
