@@ -16,11 +16,13 @@ import { freePort } from '../src/free-port';
 import { ensureSchedules } from '../src/schedules';
 import { requestTierSweep } from '../src/tier-control';
 import { TIERS, tierScheduleId } from '../src/tiers';
+import type { WebhookPayload } from '../src/webhooks/send';
 import { WEBHOOK_WORKFLOW_ID, webhookProgressQuery } from '../workflows/definitions';
 import { runCli } from './helpers/cli';
+import { type FeedLine, storedFeed } from './helpers/feed-lines';
 import { type Engine, startEngine } from './helpers/engine';
 import { asText, recordFigures, waitFor } from './helpers/reliability';
-import { type Receiver, type ReceivedChange, startReceiver, verify } from './helpers/webhook-receiver';
+import { type Receiver, startReceiver, verify } from './helpers/webhook-receiver';
 import { spawnWorker, type WorkerProcess } from './helpers/worker-process';
 
 const WALLETS = 40;
@@ -31,12 +33,6 @@ const BASIC = Buffer.from(`hook:${URL_PASSWORD}`).toString('base64');
 const SECRETS = [SECRET, URL_PASSWORD, URL_TOKEN, BASIC];
 const leaks = (text: string) => SECRETS.filter((s) => text.includes(s));
 
-interface Payload {
-  idempotencyKey: string;
-  firstPosition: string;
-  lastPosition: string;
-  changes: ReceivedChange[];
-}
 
 describe('webhook delivery', () => {
   let engine: Engine;
@@ -64,27 +60,12 @@ describe('webhook delivery', () => {
     await engine.waitForSweeps('high', ++sweeps, 120_000);
   }
 
-  const feed = async () =>
-    (
-      await engine.sql<{ position: bigint; address: string; asset: string; slot: bigint; amount: bigint; previous: bigint | null; observedAt: Date }[]>`
-        SELECT position, address, asset, slot, amount, previous, observed_at FROM change_feed ORDER BY position`
-    ).map(
-      (r): ReceivedChange => ({
-        position: r.position.toString(),
-        wallet: r.address,
-        asset: r.asset,
-        slot: r.slot.toString(),
-        amount: r.amount.toString(),
-        previous: r.previous === null ? null : r.previous.toString(),
-        observedAt: r.observedAt.toISOString(),
-      }),
-    );
-
+  const feed = () => storedFeed(engine.sql);
   const accepted = () => receiver.requests.filter((r) => r.status >= 200 && r.status < 300);
   /** Every change the receiver accepted, first receipt of each position, in receipt order. */
   const acceptedChanges = () => {
-    const seen = new Map<string, ReceivedChange>();
-    for (const r of accepted()) for (const c of (JSON.parse(r.body) as Payload).changes) if (!seen.has(c.position)) seen.set(c.position, c);
+    const seen = new Map<string, FeedLine>();
+    for (const r of accepted()) for (const c of (JSON.parse(r.body) as WebhookPayload).changes) if (!seen.has(c.position)) seen.set(c.position, c);
     return [...seen.values()];
   };
   const allDelivered = () =>
@@ -166,11 +147,11 @@ describe('webhook delivery', () => {
     for (const r of receiver.requests) {
       expect(verify(r.body, r.signature, SECRET)).toBe(true);
       expect(r.authorization).toBe(`Basic ${BASIC}`);
-      expect(r.idempotencyKey).toBe((JSON.parse(r.body) as Payload).idempotencyKey);
+      expect(r.idempotencyKey).toBe((JSON.parse(r.body) as WebhookPayload).idempotencyKey);
     }
     // A position sent more than once went under one key, in the same body.
     const sent = new Map<string, Set<string>>();
-    for (const r of receiver.requests) for (const c of (JSON.parse(r.body) as Payload).changes) sent.set(c.position, (sent.get(c.position) ?? new Set()).add(r.body));
+    for (const r of receiver.requests) for (const c of (JSON.parse(r.body) as WebhookPayload).changes) sent.set(c.position, (sent.get(c.position) ?? new Set()).add(r.body));
     expect([...sent.entries()].filter(([, bodies]) => bodies.size > 1)).toEqual([]);
     expect(receiver.requests.length).toBeGreaterThan(accepted().length);
     expect(state).toMatchObject({ deadLetters: 0, position: state.latest });
@@ -206,7 +187,7 @@ describe('webhook delivery', () => {
       changes: stored.length,
       requestsByStatus: byStatus,
       failedAttempts: state.failedAttempts,
-      positionsAcceptedTwice: accepted().reduce((n, r) => n + (JSON.parse(r.body) as Payload).changes.length, 0) - stored.length,
+      positionsAcceptedTwice: accepted().reduce((n, r) => n + (JSON.parse(r.body) as WebhookPayload).changes.length, 0) - stored.length,
       lagSeconds: lag,
     });
   }, 600_000);
@@ -218,7 +199,7 @@ describe('webhook delivery', () => {
     const [dead] = await deadLetters(engine.sql);
     expect(dead).toMatchObject({ reason: 'rejected', error: expect.stringContaining('answered 400') });
     const refused = receiver.requests.find((r) => r.status === 400)!;
-    expect((JSON.parse(refused.body) as Payload).firstPosition).toBe(dead!.firstPosition.toString());
+    expect((JSON.parse(refused.body) as WebhookPayload).firstPosition).toBe(dead!.firstPosition.toString());
     // Moved on: the changes after the dead letter were delivered.
     const stored = await feed();
     expect(BigInt(stored.at(-1)!.position)).toBeGreaterThan(dead!.lastPosition);

@@ -15,16 +15,6 @@ export interface Received {
   at: number;
 }
 
-export interface ReceivedChange {
-  position: string;
-  wallet: string;
-  asset: string;
-  slot: string;
-  amount: string;
-  previous: string | null;
-  observedAt: string;
-}
-
 export interface Receiver {
   port: number;
   requests: Received[];
