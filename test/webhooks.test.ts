@@ -1,7 +1,7 @@
 // Webhook delivery end to end, as operators run it: `balance-tracker worker` processes sweep
 // simulated wallets and POST the change feed to a real node:http receiver started here. The
-// receiver answers 500 at first, then refuses connections for a while, and the worker is
-// SIGKILLed meanwhile; at the end it holds every stored change (compared with change_feed),
+// receiver answers 500 at first, then refuses connections for a while, then stores a batch
+// without answering while the worker is SIGKILLed; at the end it holds every stored change (compared with change_feed),
 // per wallet in slot order, every signature valid, a repeated change only under the same
 // idempotency key. A 400 is dead-lettered and `webhooks replay` delivers it; a batch still
 // failing past WEBHOOK_MAX_AGE is dead-lettered too. Then the secrets are looked for
@@ -113,7 +113,7 @@ describe('webhook delivery', () => {
     await receiver?.stop();
   }, 120_000);
 
-  it('delivers every change through 500s, refused connections and a SIGKILLed worker: in order, signed, duplicates under one key', async () => {
+  it('delivers every change through 500s, refused connections and a worker SIGKILLed mid-POST: in order, signed, duplicates under one key', async () => {
     receiver.fail(500, 3);
     const first = await startWorker();
     await changeAndSweep(20, 0);
@@ -123,13 +123,16 @@ describe('webhook delivery', () => {
     const failedBefore = (await deliveryState(engine.sql)).failedAttempts;
     await changeAndSweep(15, 1);
     await waitFor('attempts refused', async () => ((await deliveryState(engine.sql)).failedAttempts >= failedBefore + 2n ? true : undefined), 60_000, 100);
+    // Back up, but the receiver stores the next batch and never answers it: the worker is
+    // killed with that POST in flight, so the batch is sent again, under the same key.
+    const held = receiver.holdNext();
+    await receiver.up();
+    await held;
     first.kill('SIGKILL');
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
     const second = await startWorker();
     await changeAndSweep(10, 2);
-    await sleep(3_000);
-    await receiver.up();
     await changeAndSweep(10, 3);
     const state = await allDelivered();
 
@@ -154,6 +157,8 @@ describe('webhook delivery', () => {
     for (const r of receiver.requests) for (const c of (JSON.parse(r.body) as WebhookPayload).changes) sent.set(c.position, (sent.get(c.position) ?? new Set()).add(r.body));
     expect([...sent.entries()].filter(([, bodies]) => bodies.size > 1)).toEqual([]);
     expect(receiver.requests.length).toBeGreaterThan(accepted().length);
+    const positionsAcceptedTwice = accepted().reduce((n, r) => n + (JSON.parse(r.body) as WebhookPayload).changes.length, 0) - stored.length;
+    expect(positionsAcceptedTwice).toBeGreaterThan(0);
     expect(state).toMatchObject({ deadLetters: 0, position: state.latest });
     expect(state.failedAttempts).toBeGreaterThanOrEqual(5n);
 
@@ -187,7 +192,7 @@ describe('webhook delivery', () => {
       changes: stored.length,
       requestsByStatus: byStatus,
       failedAttempts: state.failedAttempts,
-      positionsAcceptedTwice: accepted().reduce((n, r) => n + (JSON.parse(r.body) as WebhookPayload).changes.length, 0) - stored.length,
+      positionsAcceptedTwice,
       lagSeconds: lag,
     });
   }, 600_000);

@@ -1,6 +1,7 @@
 // A webhook receiver for tests: a real node:http server that records every POST (raw body,
 // headers, the status it answered) and answers as the test says: `fail` requests get that
-// status first, then 2xx; `down()` closes the port (connections refused) until `up()`.
+// status first, then 2xx; `holdNext` stores one and never answers; `down()` closes the port
+// (connections refused) until `up()`.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -20,6 +21,11 @@ export interface Receiver {
   requests: Received[];
   /** The next `count` requests are answered with `status` (then 2xx again). */
   fail(status: number, count: number, headers?: Record<string, string>): void;
+  /**
+   * The next request is stored (recorded as 200) but never answered, as by a receiver that
+   * crashes after storing; resolves when it has arrived.
+   */
+  holdNext(): Promise<void>;
   /** Closes the port: deliveries find it refusing connections. */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -43,6 +49,7 @@ export async function startReceiver(port: number): Promise<Receiver> {
   const requests: Received[] = [];
   let failing: { status: number; count: number; headers: Record<string, string> } | null = null;
   let server: Server | null = null;
+  let hold: (() => void) | null = null;
 
   const listen = async () => {
     const s = createServer((req, res) => {
@@ -62,6 +69,11 @@ export async function startReceiver(port: number): Promise<Receiver> {
           status,
           at: Date.now(),
         });
+        if (hold && status === 200) {
+          hold();
+          hold = null;
+          return;
+        }
         res.writeHead(status, headers).end(status === 200 ? 'ok' : 'no');
       });
     });
@@ -85,6 +97,7 @@ export async function startReceiver(port: number): Promise<Receiver> {
     fail(status, count, headers = {}) {
       failing = { status, count, headers };
     },
+    holdNext: () => new Promise<void>((resolve) => (hold = resolve)),
     down: close,
     up: listen,
     stop: close,
