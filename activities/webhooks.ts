@@ -10,11 +10,9 @@ import { type BatchRange, claimBatch, type DeadReason, recordDeadLetter, recordD
 import { redact } from '../src/log';
 import { recordWebhookAttempt, recordWebhookDeadLetter } from '../src/metrics/webhooks';
 import { postBatch, WebhookError } from '../src/webhooks/send';
-import type { WebhookBatch, WebhookClaim } from '../workflows/definitions';
+import { type WebhookBatch, type WebhookClaim, WEBHOOK_REFUSED } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
 
-/** The failure type of a batch the receiver refused: not retried (the workflow dead-letters it). */
-export const WEBHOOK_REFUSED = 'WebhookRefused';
 /** How often a waiting activity heartbeats: a killed worker's wait is taken over within its heartbeat timeout. */
 const HEARTBEAT_MS = 2_000;
 

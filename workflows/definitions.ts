@@ -187,5 +187,8 @@ export interface WebhookProgress extends WebhookTotals {
 
 export const webhookProgressQuery = defineQuery<WebhookProgress>('progress');
 
+/** The failure type of a batch the receiver refused (a 4xx other than 408/429): not retried, dead-lettered. */
+export const WEBHOOK_REFUSED = 'WebhookRefused';
+
 /** The one webhook delivery workflow of a service (its Temporal namespace and task queue). */
 export const WEBHOOK_WORKFLOW_ID = 'balance-webhook-delivery';

@@ -16,7 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { MainActivities } from '../activities';
-import { type WebhookBatch, type WebhookProgress, webhookProgressQuery, type WebhookTotals } from './definitions';
+import { type WebhookBatch, type WebhookProgress, webhookProgressQuery, type WebhookTotals, WEBHOOK_REFUSED } from './definitions';
 
 /** Database work: retried until Postgres answers. */
 const db = proxyActivities<MainActivities>({
@@ -35,12 +35,12 @@ const waiting = proxyActivities<MainActivities>({
 
 /** At least this long to deliver a batch, even one already past WEBHOOK_MAX_AGE: one attempt or a few. */
 const MIN_DELIVERY_MS = 10_000;
-/** A run continues as new past this many events (Temporal's limit: 51,200). */
+/** By default a run continues as new past this many events (Temporal's limit: 51,200). */
 const RUN_MAX_EVENTS = 5_000;
 
-const REFUSED = 'WebhookRefused'; // activities/webhooks.ts WEBHOOK_REFUSED (not imported: activity code)
-
 export interface WebhookWorkflowInput {
+  /** Events per run before continuing as new (default RUN_MAX_EVENTS; tests use fewer). */
+  eventsPerRun?: number;
   carried?: WebhookTotals & { runs: number; lastDeadLetter: WebhookProgress['lastDeadLetter'] };
 }
 
@@ -50,20 +50,20 @@ function deliverer(batch: WebhookBatch) {
   return proxyActivities<MainActivities>({
     startToCloseTimeout: batch.timeoutMs + 10_000,
     scheduleToCloseTimeout: Math.max(remaining, MIN_DELIVERY_MS, batch.timeoutMs + 10_000),
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: batch.maxBackoffMs, nonRetryableErrorTypes: [REFUSED] },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: batch.maxBackoffMs, nonRetryableErrorTypes: [WEBHOOK_REFUSED] },
   }).deliverWebhookBatch;
 }
 
 /** Why delivery gave up: the receiver's refusal, or retries ran past the batch's deadline. */
 function giveUp(error: ActivityFailure): { reason: 'rejected' | 'expired'; error: string } {
   const cause = error.cause;
-  if (cause instanceof ApplicationFailure && cause.type === REFUSED) return { reason: 'rejected', error: cause.message };
+  if (cause instanceof ApplicationFailure && cause.type === WEBHOOK_REFUSED) return { reason: 'rejected', error: cause.message };
   // A timeout's own message says little: the last attempt's failure says why.
   const last = cause instanceof TimeoutFailure && cause.cause ? cause.cause : cause;
   return { reason: 'expired', error: last?.message ?? error.message };
 }
 
-export async function webhookDeliveryWorkflow({ carried }: WebhookWorkflowInput = {}): Promise<never> {
+export async function webhookDeliveryWorkflow({ eventsPerRun = RUN_MAX_EVENTS, carried }: WebhookWorkflowInput = {}): Promise<never> {
   const totals: WebhookTotals = {
     batchesDelivered: carried?.batchesDelivered ?? 0,
     changesDelivered: carried?.changesDelivered ?? 0,
@@ -117,8 +117,8 @@ export async function webhookDeliveryWorkflow({ carried }: WebhookWorkflowInput 
       }
     }
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > RUN_MAX_EVENTS) {
-      await continueAsNew<typeof webhookDeliveryWorkflow>({ carried: { ...totals, runs, lastDeadLetter } });
+    if (info.continueAsNewSuggested || info.historyLength > eventsPerRun) {
+      await continueAsNew<typeof webhookDeliveryWorkflow>({ eventsPerRun, carried: { ...totals, runs, lastDeadLetter } });
     }
   }
 }
