@@ -228,6 +228,15 @@ describe('webhook delivery', () => {
     expect(unset.stderr).toContain('WEBHOOK_URL and WEBHOOK_SECRET must be set');
     expect(receiver.requests.length).toBe(requestsBefore);
     expect(await deadLetters(engine.sql)).toHaveLength(1);
+    for (const [path, texts] of [
+      ['webhooks', ['status', 'replay']],
+      ['webhooks replay', ['--all', '--from <position>', '--to <position>', '--json', 'Exit status', 'same body, idempotency key and signature']],
+      ['webhooks status', ['--json', 'Exit status', 'WEBHOOK_MAX_AGE']],
+    ] as const) {
+      const help = await runCli([...path.split(' '), '--help'], {});
+      expect({ path, code: help.code, stderr: help.stderr }).toEqual({ path, code: 0, stderr: '' });
+      for (const text of [`Usage: balance-tracker ${path}`, ...texts]) expect(help.stdout).toContain(text);
+    }
     const shown = await runCli(['webhooks', 'status'], cliEnv);
     expect(shown.stdout).toContain('1 dead letters');
     expect(shown.stdout).toContain('rejected');
