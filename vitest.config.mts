@@ -18,6 +18,7 @@ export const UNIT_TESTS = [
   'test/rpc.test.ts',
   'test/simulator.test.ts',
   'test/simulator-tokens.test.ts',
+  'test/webhook-send.test.ts',
   'test/replay/**/*.test.ts',
 ];
 

@@ -33,7 +33,27 @@ export interface Config {
   segmentation: SegmentationRules;
   /** Mint addresses whose associated token accounts are tracked for every wallet; empty: SOL only. */
   trackedMints: string[];
+  /** Null when WEBHOOK_URL is unset: no delivery. */
+  webhook: WebhookConfig | null;
 }
+
+/** Where and how the change feed is POSTed (README, "Webhooks"). url and secret are secrets. */
+export interface WebhookConfig {
+  url: string;
+  /** The HMAC-SHA256 key the body is signed with. */
+  secret: string;
+  /** Changes per POST, at most. */
+  batchSize: number;
+  /** How long a batch is retried, counted from its oldest change's observation; then it is dead-lettered. */
+  maxAgeMs: number;
+  /** One POST's timeout. */
+  timeoutMs: number;
+  /** The longest wait between two attempts (retries back off up to it; a Retry-After is capped at it). */
+  maxBackoffMs: number;
+}
+
+/** A signing key shorter than this is refused: it could be guessed. */
+export const WEBHOOK_SECRET_MIN_LENGTH = 16;
 
 /** How wallets move between tiers by activity (see README, "Segmentation"). */
 export interface SegmentationRules {
@@ -82,6 +102,10 @@ export const DEFAULTS = {
   RETIER_HIGH_MIN_CHANGES: '3',
   RETIER_QUIET_AFTER: '24h',
   PIN_DURATION: '24h',
+  WEBHOOK_BATCH_SIZE: '100',
+  WEBHOOK_MAX_AGE: '24h',
+  WEBHOOK_TIMEOUT: '10s',
+  WEBHOOK_MAX_BACKOFF: '5m',
 } as const;
 
 /** BATCH_TIMEOUT's floor when unset: longer than the outages a sweep should wait out (a node restart, a failover). */
@@ -211,9 +235,29 @@ export function loadConfig(env: Env = process.env): Config {
       pinMs: r.duration('PIN_DURATION', DEFAULTS.PIN_DURATION, 1_000),
     },
     trackedMints: r.addresses('TRACKED_MINTS'),
+    webhook: webhookConfig(r),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+function webhookConfig(r: Reader): WebhookConfig | null {
+  const url = r.url('WEBHOOK_URL', null, ['http:', 'https:']);
+  const secret = r.raw('WEBHOOK_SECRET');
+  const settings = {
+    batchSize: r.number('WEBHOOK_BATCH_SIZE', DEFAULTS.WEBHOOK_BATCH_SIZE, { min: 1, max: 1_000, integer: true }),
+    maxAgeMs: r.duration('WEBHOOK_MAX_AGE', DEFAULTS.WEBHOOK_MAX_AGE, 1_000),
+    timeoutMs: r.duration('WEBHOOK_TIMEOUT', DEFAULTS.WEBHOOK_TIMEOUT, 100),
+    maxBackoffMs: r.duration('WEBHOOK_MAX_BACKOFF', DEFAULTS.WEBHOOK_MAX_BACKOFF, 1_000),
+  };
+  if (r.raw('WEBHOOK_URL') === undefined) {
+    if (secret !== undefined) r.problems.push('WEBHOOK_SECRET: set, but WEBHOOK_URL is not (set both to deliver the change feed, or neither)');
+    return null;
+  }
+  // Never echo the secret, not even in part.
+  if (secret === undefined) r.problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (the key batches are signed with)');
+  else if (secret.length < WEBHOOK_SECRET_MIN_LENGTH) r.problems.push(`WEBHOOK_SECRET: expected at least ${WEBHOOK_SECRET_MIN_LENGTH} characters, got ${secret.length}`);
+  return url === null || secret === undefined ? null : { url, secret, ...settings };
 }
 
 /** The config as it may be shown to a person: secrets redacted. */
@@ -222,6 +266,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     ...config,
     databaseUrl: redactUrl(config.databaseUrl),
     rpcUrl: config.rpcUrl === null ? null : redactUrl(config.rpcUrl),
+    webhook: config.webhook === null ? null : { ...config.webhook, url: redactUrl(config.webhook.url), secret: '***' },
     tierIntervals: Object.fromEntries(TIERS.map((t) => [t, formatDuration(config.tierIntervalsMs[t])])),
   };
 }

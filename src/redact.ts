@@ -68,10 +68,12 @@ export function urlSecrets(raw: string): string[] {
 
 /**
  * Every secret a configuration carries, to register for the logs and to redact from messages:
- * the RPC URL with its key-like parts (urlSecrets), and the database password.
+ * the RPC URL and the webhook URL with their key-like parts (urlSecrets), the webhook signing
+ * secret, and the database password.
  */
-export function configSecrets(config: { rpcUrl: string | null; databaseUrl: string }): string[] {
+export function configSecrets(config: { rpcUrl: string | null; databaseUrl: string; webhook?: { url: string; secret: string } | null }): string[] {
   const secrets = config.rpcUrl === null ? [] : urlSecrets(config.rpcUrl);
+  if (config.webhook) secrets.push(...urlSecrets(config.webhook.url), config.webhook.secret);
   try {
     const password = decodeURIComponent(new URL(config.databaseUrl).password);
     if (password) secrets.push(password);

@@ -21,6 +21,7 @@ import { readTrackedMints } from './rpc/mints';
 import { callsFor, createAtaCache, TOKEN_SLICE_LENGTH } from './tokens';
 import { ensureSchedules } from './schedules';
 import { startTierWorkflows } from './tier-control';
+import { startWebhookDelivery } from './webhooks/control';
 
 // No extensions: the bundler finds workflows/*.ts beside the sources and workflows/*.js in dist/.
 const WORKFLOWS_PATH = join(__dirname, '../workflows');
@@ -189,15 +190,16 @@ export async function runWorker(config: Config): Promise<void> {
     await migrate(sql);
     const genesisHash = await checkCluster(sql, { rpcUrl, timeoutMs: config.rpcTimeoutMs });
     if (config.metricsPort !== null) {
-      metrics = await startMetricsServer({ port: config.metricsPort, sql, tierIntervalsMs: config.tierIntervalsMs, sdkMetricsUrl, rpcMaxRps: config.rpcMaxRps });
+      metrics = await startMetricsServer({ port: config.metricsPort, sql, tierIntervalsMs: config.tierIntervalsMs, sdkMetricsUrl, rpcMaxRps: config.rpcMaxRps, webhooks: config.webhook !== null });
       log.info('metrics served on /metrics', { port: metrics.port, url: metrics.url });
     }
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
     // Before the workers exist: a failure here must not leave workers holding the connection.
     const created = await ensureSchedules(client, config);
     await startTierWorkflows(client, config);
+    const webhooks = await startWebhookDelivery(client, config);
     const workers = await createWorkers({ config, sql, client, connection });
-    log.info('worker running', { taskQueue: config.temporal.taskQueue, rpcTaskQueue: config.temporal.rpcTaskQueue, schedulesCreated: created, genesisHash, pid: process.pid });
+    log.info('worker running', { taskQueue: config.temporal.taskQueue, rpcTaskQueue: config.temporal.rpcTaskQueue, schedulesCreated: created, webhooks, genesisHash, pid: process.pid });
     let stopSignal: string | null = null;
     const stop = (signal: NodeJS.Signals) => {
       stopSignal = signal;

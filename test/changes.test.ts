@@ -11,19 +11,10 @@ import { addWallets } from '../src/db/wallets';
 import { requestTierSweep } from '../src/tier-control';
 import { type Engine, startEngine } from './helpers/engine';
 import { runCli } from './helpers/cli';
+import { type FeedLine, storedFeed } from './helpers/feed-lines';
 
 const WALLETS = 60;
 const BIN = join(__dirname, '..', 'bin', 'balance-tracker.js');
-
-interface Line {
-  position: string;
-  wallet: string;
-  asset: string;
-  slot: string;
-  amount: string;
-  previous: string | null;
-  observedAt: string;
-}
 
 /** `changes --follow --json` running in the background: its lines so far, and a way to stop it. */
 function follow(env: Record<string, string>, args: string[] = []) {
@@ -36,7 +27,7 @@ function follow(env: Record<string, string>, args: string[] = []) {
   child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
   child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const lines = (): Line[] => out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+  const lines = (): FeedLine[] => out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as FeedLine);
   return {
     lines,
     async waitFor(count: number, timeoutMs = 30_000): Promise<void> {
@@ -56,21 +47,6 @@ describe('changes', () => {
   let env: Record<string, string>;
   let addresses: string[];
   let sweeps = 0;
-
-  /** Feed rows as the CLI prints them, from Postgres. */
-  async function stored(): Promise<Line[]> {
-    const rows = await engine.sql<{ position: bigint; address: string; asset: string; slot: bigint; amount: bigint; previous: bigint | null; observedAt: Date }[]>`
-      SELECT position, address, asset, slot, amount, previous, observed_at FROM change_feed ORDER BY position`;
-    return rows.map((r) => ({
-      position: r.position.toString(),
-      wallet: r.address,
-      asset: r.asset,
-      slot: r.slot.toString(),
-      amount: r.amount.toString(),
-      previous: r.previous === null ? null : r.previous.toString(),
-      observedAt: r.observedAt.toISOString(),
-    }));
-  }
 
   /** Changes some balances on chain and sweeps them into Postgres. */
   async function changeAndSweep(count: number, round: number): Promise<void> {
@@ -114,13 +90,13 @@ describe('changes', () => {
     await changeAndSweep(5, 2);
     const second = follow(env, ['--after', last]);
     await changeAndSweep(9, 3);
-    const total = (await stored()).length;
+    const total = (await storedFeed(engine.sql)).length;
     expect(total).toBe(WALLETS + 7 + 4 + 5 + 9);
     await second.waitFor(total - seen.length);
     expect((await second.stop()).code).toBe(0);
 
     const streamed = [...seen, ...second.lines()];
-    expect(streamed).toEqual(await stored());
+    expect(streamed).toEqual(await storedFeed(engine.sql));
     // Positions strictly rise; each wallet's changes come in slot order, amounts exact.
     expect(streamed.every((c, i) => i === 0 || BigInt(c.position) > BigInt(streamed[i - 1]!.position))).toBe(true);
     const slots = new Map<string, bigint>();
@@ -134,12 +110,12 @@ describe('changes', () => {
   });
 
   it('--json prints the feed after a position, one object per line; --limit stops early; text is a table', async () => {
-    const feed = await stored();
+    const feed = await storedFeed(engine.sql);
     const all = await runCli(['changes', '--json'], env);
     expect(all.code).toBe(0);
-    expect(all.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line)).toEqual(feed);
+    expect(all.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as FeedLine)).toEqual(feed);
     const some = await runCli(['changes', '--json', '--after', feed[9]!.position, '--limit', '5'], env);
-    expect(some.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line)).toEqual(feed.slice(10, 15));
+    expect(some.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as FeedLine)).toEqual(feed.slice(10, 15));
     const text = await runCli(['changes', '--after', feed.at(-2)!.position], env);
     const rows = text.stdout.split('\n').filter(Boolean);
     expect(rows[0]!.split(/\s+/).filter(Boolean)).toEqual(['POSITION', 'WALLET', 'ASSET', 'SLOT', 'AMOUNT', 'PREVIOUS', 'OBSERVED']);

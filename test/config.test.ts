@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig, loadConfig } from '../src/config';
+import { configSecrets } from '../src/redact';
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -108,5 +109,48 @@ describe('configuration', () => {
     expect(shown).not.toContain('hunter22');
     expect(shown).toContain('https://rpc.example.com/***');
     expect(shown).toContain('postgres://app:***@db/bt');
+  });
+
+  describe('webhooks', () => {
+    const SECRET = 'whsec-0123456789abcdef';
+
+    it('are off without WEBHOOK_URL, with defaults once it is set', () => {
+      expect(loadConfig({}).webhook).toBeNull();
+      expect(loadConfig({ WEBHOOK_URL: 'https://hooks.example.com/in', WEBHOOK_SECRET: SECRET }).webhook).toEqual({
+        url: 'https://hooks.example.com/in',
+        secret: SECRET,
+        batchSize: 100,
+        maxAgeMs: 86_400_000,
+        timeoutMs: 10_000,
+        maxBackoffMs: 300_000,
+      });
+      expect(
+        loadConfig({ WEBHOOK_URL: 'http://127.0.0.1:8080/', WEBHOOK_SECRET: SECRET, WEBHOOK_BATCH_SIZE: '7', WEBHOOK_MAX_AGE: '2h', WEBHOOK_TIMEOUT: '500ms', WEBHOOK_MAX_BACKOFF: '3s' }).webhook,
+      ).toMatchObject({ batchSize: 7, maxAgeMs: 7_200_000, timeoutMs: 500, maxBackoffMs: 3_000 });
+    });
+
+    it.each([
+      [{ WEBHOOK_URL: 'https://hooks.example.com/' }, 'WEBHOOK_SECRET: required when WEBHOOK_URL is set (the key batches are signed with)'],
+      [{ WEBHOOK_SECRET: SECRET }, 'WEBHOOK_SECRET: set, but WEBHOOK_URL is not (set both to deliver the change feed, or neither)'],
+      [{ WEBHOOK_URL: 'https://hooks.example.com/', WEBHOOK_SECRET: 'short' }, 'WEBHOOK_SECRET: expected at least 16 characters, got 5'],
+      [{ WEBHOOK_URL: 'ftp://u:pw-secret-123@hooks.example.com/x', WEBHOOK_SECRET: SECRET }, "WEBHOOK_URL: expected a http or https URL, got 'ftp://hooks.example.com/***'"],
+      [{ WEBHOOK_URL: 'https://h.example.com/', WEBHOOK_SECRET: SECRET, WEBHOOK_BATCH_SIZE: '0' }, "WEBHOOK_BATCH_SIZE: expected an integer from 1 to 1000, got '0'"],
+      [{ WEBHOOK_URL: 'https://h.example.com/', WEBHOOK_SECRET: SECRET, WEBHOOK_BATCH_SIZE: '5000' }, "WEBHOOK_BATCH_SIZE: expected an integer from 1 to 1000, got '5000'"],
+      [{ WEBHOOK_URL: 'https://h.example.com/', WEBHOOK_SECRET: SECRET, WEBHOOK_MAX_AGE: '24' }, "WEBHOOK_MAX_AGE: expected a duration like 30s, 5m or 1h (at least 1s), got '24'"],
+      [{ WEBHOOK_URL: 'https://h.example.com/', WEBHOOK_SECRET: SECRET, WEBHOOK_TIMEOUT: '10ms' }, "WEBHOOK_TIMEOUT: expected a duration like 30s, 5m or 1h (at least 100ms), got '10ms'"],
+      [{ WEBHOOK_URL: 'https://h.example.com/', WEBHOOK_SECRET: SECRET, WEBHOOK_MAX_BACKOFF: 'soon' }, "WEBHOOK_MAX_BACKOFF: expected a duration like 30s, 5m or 1h (at least 1s), got 'soon'"],
+    ])('%j is refused: %s', (env, message) => {
+      expect(problems(env)).toEqual([message]);
+    });
+
+    it('never show the secret or the URL credentials, and register both as secrets', () => {
+      const config = loadConfig({ WEBHOOK_URL: 'https://hook:pw-0123456789abcdef@hooks.example.com/in/tok-0123456789abcdef', WEBHOOK_SECRET: SECRET });
+      const shown = JSON.stringify(describeConfig(config));
+      for (const secret of [SECRET, 'pw-0123456789abcdef', 'tok-0123456789abcdef']) expect(shown).not.toContain(secret);
+      expect(shown).toContain('https://hooks.example.com/***');
+      expect(configSecrets(config)).toEqual(expect.arrayContaining([SECRET, 'pw-0123456789abcdef', 'tok-0123456789abcdef']));
+      // A refused secret is not echoed either.
+      expect(problems({ WEBHOOK_URL: 'https://h.example.com/', WEBHOOK_SECRET: 'tiny-secret' }).join()).not.toContain('tiny-secret');
+    });
   });
 });

@@ -2,11 +2,13 @@
 // and every history row writeBatch stores is in the feed exactly once, per wallet in slot order.
 
 import type { TransactionSql } from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AddressInfo, connect as netConnect, createServer, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Address } from '../src/address';
 import { writeBatch } from '../src/db/checks';
 import { connect, type Sql } from '../src/db/client';
-import { changesAfter, type FeedChange, latestPosition } from '../src/db/feed';
+import { changesAfter, type FeedChange, followChanges, latestPosition } from '../src/db/feed';
 import { migrate } from '../src/db/migrate';
 import { NUMERIC } from '../src/db/types';
 import { addWallets } from '../src/db/wallets';
@@ -140,4 +142,53 @@ describe('change feed', () => {
     });
     expect(await latestPosition(sql)).toBe(latest);
   });
+
+  it('a follow whose listening connection is lost in a partition longer than the connect timeout is woken again once Postgres is reachable', async () => {
+    // A TCP proxy in front of Postgres that can black-hole new connections (a partition: no
+    // answer, no refusal). postgres.js's re-listen after the lost connection times out
+    // (CONNECT_TIMEOUT, 10 s) and the driver keeps retrying it: the follow is woken again.
+    const target = new URL(db.url);
+    let blackHole = false;
+    const held: Socket[] = [];
+    const proxy = createServer((client) => {
+      if (blackHole) return void held.push(client);
+      const upstream = netConnect(Number(target.port || 5432), target.hostname);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const viaProxy = new URL(db.url);
+    viaProxy.host = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const follower = connect(viaProxy.toString(), { max: 2 });
+    const admin = connect(inject('postgresAdminUrl'), { max: 1 });
+    const got: FeedChange[] = [];
+    const stop = new AbortController();
+    const waitForCount = async (n: number, timeoutMs: number) => {
+      for (const deadline = Date.now() + timeoutMs; got.length < n; await sleep(50)) if (Date.now() > deadline) throw new Error(`follow saw ${got.length} of ${n} changes`);
+    };
+    const following = followChanges(follower, { after: await latestPosition(sql), page: 100, signal: stop.signal, onChanges: (c) => void got.push(...c) });
+    try {
+      await sql.begin((tx) => insertHistory(tx, ids[1]!, 9_001n, 1n));
+      await waitForCount(1, 20_000);
+      blackHole = true;
+      const [killed] = await admin<{ n: number }[]>`
+        SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = ${db.name} AND query ILIKE 'listen%'`;
+      expect(killed!.n).toBe(1);
+      // Past the driver's 10 s connect timeout: its first re-listen attempt has failed.
+      await sleep(11_000);
+      blackHole = false;
+      for (const socket of held.splice(0)) socket.destroy();
+      await sql.begin((tx) => insertHistory(tx, ids[1]!, 9_002n, 2n));
+      await waitForCount(2, 30_000);
+      expect(got.map((c) => c.slot)).toEqual([9_001n, 9_002n]);
+    } finally {
+      stop.abort();
+      await following.catch(() => undefined);
+      await follower.end({ timeout: 1 });
+      await admin.end();
+      for (const socket of held) socket.destroy();
+      proxy.close();
+    }
+  }, 90_000);
 });

@@ -148,3 +148,52 @@ export const batchWorkflowId = (sweepId: string, childIndex: number): string => 
 
 /** At most this many addresses per promoteWallets signal or update; the CLI splits larger lists. */
 export const MAX_PROMOTE_ADDRESSES = 10_000;
+
+/**
+ * A claimed webhook batch as activities pass it: the feed's changes in (after, last], positions
+ * as decimal strings (JSON payloads carry no bigint). Also the delivery settings the workflow
+ * needs for its timeouts, read from the worker's config (the URL and secret never are).
+ */
+export interface WebhookBatch {
+  after: string;
+  first: string;
+  last: string;
+  changes: number;
+  oldestObservedAt: string;
+  /** Retried until then: the oldest change's observation plus WEBHOOK_MAX_AGE (ms since the epoch). */
+  deadlineMs: number;
+  timeoutMs: number;
+  maxBackoffMs: number;
+}
+
+export interface WebhookClaim {
+  /** The delivery cursor: every change up to it is delivered or dead-lettered. */
+  position: string;
+  batch: WebhookBatch | null;
+}
+
+export interface WebhookTotals {
+  batchesDelivered: number;
+  changesDelivered: number;
+  deadLetters: number;
+  deadLetterChanges: number;
+}
+
+export interface WebhookProgress extends WebhookTotals {
+  /** waiting: all delivered, woken by the next change; delivering: a batch is being sent (or retried). */
+  state: 'waiting' | 'delivering';
+  position: string;
+  batch: WebhookBatch | null;
+  /** The oldest undelivered change's age when the workflow last looked (seconds); 0 when all are delivered. */
+  lagSeconds: number;
+  lastDeadLetter: { first: string; last: string; reason: string; error: string | null; at: string } | null;
+  runs: number;
+}
+
+export const webhookProgressQuery = defineQuery<WebhookProgress>('progress');
+
+/** The failure type of a batch the receiver refused (a 4xx other than 408/429): not retried, dead-lettered. */
+export const WEBHOOK_REFUSED = 'WebhookRefused';
+
+/** The one webhook delivery workflow of a service (its Temporal namespace and task queue). */
+export const WEBHOOK_WORKFLOW_ID = 'balance-webhook-delivery';

@@ -71,3 +71,15 @@ export function stringOption(args: ParsedArgs, name: string): string | undefined
   const value = args.values[name];
   return typeof value === 'string' ? value : undefined;
 }
+
+const POSITION_MAX = 2n ** 63n - 1n;
+
+/** A change feed position option (a whole number from 0), or undefined when not given. */
+export function positionOption(args: ParsedArgs, name: string): bigint | undefined {
+  const text = stringOption(args, name);
+  if (text === undefined) return undefined;
+  if (!/^\d{1,19}$/.test(text) || BigInt(text) > POSITION_MAX) {
+    throw new UsageError(`${args.command}: --${name} must be a feed position (a whole number from 0), got ${JSON.stringify(text)}`, args.command);
+  }
+  return BigInt(text);
+}

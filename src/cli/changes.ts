@@ -3,23 +3,12 @@
 
 import { once } from 'node:events';
 import { changesAfter, type FeedChange, followChanges } from '../db/feed';
-import type { CommandSpec, ParsedArgs } from './args';
-import { intOption, stringOption } from './args';
-import { EXIT, UsageError } from './errors';
+import type { CommandSpec } from './args';
+import { intOption, positionOption } from './args';
+import { EXIT } from './errors';
 import { formatSol, toJson } from './output';
 
 const PAGE = 500;
-const POSITION_MAX = 2n ** 63n - 1n;
-
-function afterOption(args: ParsedArgs): bigint {
-  const text = stringOption(args, 'after');
-  if (text === undefined) return 0n;
-  if (!/^\d{1,19}$/.test(text) || BigInt(text) > POSITION_MAX) {
-    throw new UsageError(`${args.command}: --after must be a feed position (a whole number from 0), got ${JSON.stringify(text)}`, args.command);
-  }
-  return BigInt(text);
-}
-
 /** SOL in SOL; a token in its base units (the feed does not know its decimals). */
 const amount = (c: FeedChange, value: bigint | null) => (value === null ? '-' : c.asset === 'SOL' ? formatSol(value) : value.toString());
 
@@ -51,7 +40,7 @@ Exit status: 0 when printed (also with no changes, and when a follow is interrup
     limit: { type: 'string', value: 'n', description: 'stop after n changes' },
   },
   async run(ctx, args) {
-    const after = afterOption(args);
+    const after = positionOption(args, 'after') ?? 0n;
     const limit = intOption(args, 'limit', { min: 1, max: Number.MAX_SAFE_INTEGER, fallback: Number.MAX_SAFE_INTEGER });
     const sql = await ctx.db();
     let printed = 0;

@@ -17,13 +17,15 @@ import { statusCommand } from './status';
 import { tiersInterval } from './tier-interval';
 import { tiersPromote } from './tiers';
 import { walletsAdd, walletsList, walletsRemove, walletsShow } from './wallets';
+import { webhooksReplay, webhooksStatus } from './webhooks';
 import { workerCommand } from './worker';
 
-export const COMMANDS: CommandSpec[] = [walletsAdd, walletsImport, walletsRemove, walletsList, walletsShow, walletsHistory, walletsCheck, tiersPromote, tiersInterval, statusCommand, changesCommand, workerCommand];
+export const COMMANDS: CommandSpec[] = [walletsAdd, walletsImport, walletsRemove, walletsList, walletsShow, walletsHistory, walletsCheck, tiersPromote, tiersInterval, statusCommand, changesCommand, webhooksStatus, webhooksReplay, workerCommand];
 
 const GROUPS: Record<string, string> = {
   wallets: 'Manage the wallets whose balances are tracked.',
   tiers: 'Move wallets between tiers (high, medium, low: how often they are checked), and set how often a tier is swept.',
+  webhooks: 'Delivery of the change feed to WEBHOOK_URL: its state, and replaying dead letters.',
 };
 
 const FOOTER = `
@@ -31,8 +33,8 @@ Every command takes --help. Read commands take --json (lamports as exact strings
 --verbose adds stack traces to errors.
 
 Configuration comes from the environment, as for the service (see .env.example):
-DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TASK_QUEUE, and for \`worker\`
-SOLANA_RPC_URL. Postgres and Temporal are given ${CONNECT_TIMEOUT_MS / 1000} s to answer before a command fails.
+DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TASK_QUEUE, for \`worker\`
+SOLANA_RPC_URL, and for \`webhooks replay\` WEBHOOK_URL and WEBHOOK_SECRET. Postgres and Temporal are given ${CONNECT_TIMEOUT_MS / 1000} s to answer before a command fails.
 
 Exit status: 0 success; 1 runtime failure (Postgres or Temporal unreachable, a tier workflow
 not running); 2 bad usage or input (unknown command or option, invalid address, unreadable

@@ -10,6 +10,7 @@ import { stalestWallets } from '../db/metrics';
 import { mintSummaries, type MintSummary } from '../db/tokens';
 import { tierCounts, type TierCounts } from '../db/reads';
 import { lastRetier, type RetierRun } from '../db/segmentation';
+import { deliveryState, type DeliveryState } from '../db/webhooks';
 import { describeTierSchedule, type ScheduleView, tierIntervalMs } from '../schedules';
 import { TIERS, type Tier, tierScheduleId, tierWorkflowId } from '../tiers';
 import { TOKEN_2022_PROGRAM_ADDRESS } from '../tokens';
@@ -20,6 +21,7 @@ import { CliError, EXIT, oneLine } from './errors';
 import { formatCount, formatMs, renderTable, toJson } from './output';
 import { MAX_DESCRIBED_CHILDREN, type RetryingBatches, retryingBatches } from './retrying';
 import { isDeadline, tierState, type WorkflowState } from './temporal';
+import { deliveryLine } from './webhooks';
 
 export interface TierStatus {
   tier: Tier;
@@ -84,6 +86,8 @@ export interface Status {
   budget: BudgetFit;
   /** Every mint ever tracked (TRACKED_MINTS), with its ATAs read and changed. */
   tokens: (MintSummary & { tracked: boolean })[];
+  /** Webhook delivery (lag, deliveries, failures, dead letters); null when WEBHOOK_URL is not set. */
+  webhooks: DeliveryState | null;
 }
 
 export async function collectStatus(ctx: Context): Promise<Status> {
@@ -107,7 +111,8 @@ export async function collectStatus(ctx: Context): Promise<Status> {
     config.trackedMints.length,
   );
   const tokens = (await mintSummaries(sql)).map((m) => ({ ...m, tracked: config.trackedMints.includes(m.mint) }));
-  return { cluster: await recordedCluster(sql), tiers, lastRetier: await lastRetier(sql), budget, tokens };
+  const webhooks = config.webhook ? await deliveryState(sql) : null;
+  return { cluster: await recordedCluster(sql), tiers, lastRetier: await lastRetier(sql), budget, tokens, webhooks };
 }
 
 function collectTiers(ctx: Context, counts: Record<Tier, TierCounts>): Promise<TierStatus[]> {
@@ -217,7 +222,7 @@ function tokenLines(tokens: Status['tokens']): string[] {
   );
 }
 
-export function renderStatus({ cluster, tiers: statuses, lastRetier: retier, budget, tokens }: Status, now = new Date()): string {
+export function renderStatus({ cluster, tiers: statuses, lastRetier: retier, budget, tokens, webhooks }: Status, now = new Date()): string {
   const rows = statuses.map((s) => {
     const interval = s.schedule ? formatDuration(s.schedule.intervalMs) : 'no schedule';
     const paused = s.schedule ? (s.schedule.paused ? 'yes' : 'no') : '-';
@@ -255,7 +260,7 @@ export function renderStatus({ cluster, tiers: statuses, lastRetier: retier, bud
     if (s.schedule?.paused && s.schedule.note) notes.push(`${s.tier}: schedule paused: ${s.schedule.note}`);
     if (s.wallets.setAside > 0) notes.push(`${s.tier}: ${formatCount(s.wallets.setAside)} wallets set aside as invalid (balance-tracker wallets list --set-aside)`);
   }
-  const summary = [`Cluster: ${cluster ? `genesis hash ${cluster}` : 'not recorded yet (a worker records it at its first start)'}`, retierText(retier), budgetText(budget), ...tokenLines(tokens)].join('\n');
+  const summary = [`Cluster: ${cluster ? `genesis hash ${cluster}` : 'not recorded yet (a worker records it at its first start)'}`, retierText(retier), budgetText(budget), ...tokenLines(tokens), ...(webhooks ? [deliveryLine(webhooks, now.getTime())] : [])].join('\n');
   return notes.length ? `${table}\n\n${summary}\n\n${notes.join('\n')}` : `${table}\n\n${summary}`;
 }
 
@@ -272,7 +277,9 @@ took, wallets checked and changed, RPC calls, failed batches) and the tier's ope
 workflows (RETRYING: batch activities past their first attempt, among up to ${MAX_DESCRIBED_CHILDREN} children
 described; "+" when there are more; the newest error, redacted, in a note below). Below the
 table: the cluster the data came from, how many wallets the last re-tiering moved, and whether
-the tiers' sizes and intervals fit RPC_MAX_RPS (one call per 100 wallets per interval, summed).
+the tiers' sizes and intervals fit RPC_MAX_RPS (one call per 100 wallets per interval, summed),
+and with WEBHOOK_URL set, webhook delivery: its lag (the oldest undelivered change's age),
+batches and changes delivered, failed attempts and dead letters (see \`webhooks status\`).
 A tier whose workflow is not running, or does not answer, says so in the table and in a note.
 --json carries all of it.
 

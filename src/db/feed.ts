@@ -30,10 +30,65 @@ export function changesAfter(sql: Sql, after: bigint, limit: number): Promise<Fe
     ORDER BY position LIMIT ${limit}`;
 }
 
+/** The changes in (after, last], in feed order: a claimed webhook batch, the same rows every time. */
+export function changesThrough(sql: Sql, after: bigint, last: bigint): Promise<FeedChange[]> {
+  return sql<FeedChange[]>`
+    SELECT position, wallet_id, address, asset, slot, amount, previous, observed_at
+    FROM change_feed WHERE position > ${after} AND position <= ${last}
+    ORDER BY position`;
+}
+
 /** The newest position, 0 for an empty feed. */
 export async function latestPosition(sql: Sql): Promise<bigint> {
   const [row] = await sql<{ position: bigint }[]>`SELECT coalesce(max(position), 0::bigint) AS position FROM change_feed`;
   return row!.position;
+}
+
+/** A wait on the feed's notifications (see listenToFeed). */
+export interface FeedWaker {
+  /**
+   * Resolves true when a change was notified since the last wait returned (at once if one
+   * was), false after `ms` without one or when `signal` aborts.
+   */
+  wait(ms: number, signal?: AbortSignal): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * LISTENs on the feed, for a bounded wait (webhook delivery's). A lost listening connection is
+ * re-made by postgres.js, retrying the connection until Postgres answers (test/feed.test.ts);
+ * onlisten wakes then, since a change may have committed meanwhile.
+ */
+export async function listenToFeed(sql: Sql): Promise<FeedWaker> {
+  let woken = false;
+  let resume: (() => void) | null = null;
+  const wake = () => {
+    woken = true;
+    resume?.();
+  };
+  const listening = await sql.listen(FEED_CHANNEL, wake, wake);
+  return {
+    async wait(ms, signal) {
+      if (!woken && !signal?.aborted) {
+        let timer: NodeJS.Timeout | undefined;
+        const abort = () => resume?.();
+        await new Promise<void>((resolve) => {
+          resume = resolve;
+          timer = setTimeout(resolve, ms);
+          signal?.addEventListener('abort', abort);
+        });
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+        resume = null;
+      }
+      const was = woken;
+      woken = false;
+      return was;
+    },
+    async close() {
+      await listening.unlisten().catch(() => undefined);
+    },
+  };
 }
 
 export interface FollowOptions {

@@ -10,6 +10,7 @@ import { recordRpcBudget, startSeries } from './definitions';
 import { registry } from './registry';
 import { scrape } from './sdk-bridge';
 import { serveStaleness, StalenessCache } from './staleness';
+import { serveWebhookGauges, startWebhookSeries } from './webhooks';
 
 export interface MetricsServerOptions {
   /** 0 picks a free port. */
@@ -26,6 +27,8 @@ export interface MetricsServerOptions {
   sdkMetricsUrl?: string | null;
   /** RPC_MAX_RPS, exported so dashboards can show the budget's use. */
   rpcMaxRps?: number;
+  /** WEBHOOK_URL is set: serve the delivery gauges (with `sql`). */
+  webhooks?: boolean;
 }
 
 export interface MetricsServer {
@@ -37,6 +40,7 @@ export interface MetricsServer {
 
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   startSeries();
+  startWebhookSeries();
   if (options.rpcMaxRps !== undefined) recordRpcBudget(options.rpcMaxRps);
   const cache = options.sql
     ? new StalenessCache(
@@ -76,6 +80,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     server.listen(options.port, options.host, () => resolve());
   });
   const stopStaleness = cache ? serveStaleness(cache) : () => {};
+  const stopWebhooks = options.sql && options.webhooks ? serveWebhookGauges(options.sql) : () => {};
   const port = (server.address() as AddressInfo).port;
   const shownHost = !options.host || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
   return {
@@ -83,6 +88,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     url: `http://${shownHost}:${port}/metrics`,
     close: async () => {
       stopStaleness();
+      stopWebhooks();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await cache?.idle();

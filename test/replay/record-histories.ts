@@ -14,6 +14,8 @@
 //   batch               one batch child of a sweep
 //   tick                a schedule tick asking the tier to sweep
 //   retier              a re-tiering
+//   webhooks            webhook delivery (still running): a batch refused (400, dead-lettered),
+//                       one retried after a 500, the rest delivered, then waiting for changes
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +42,11 @@ import { bundleWorkflows, createWorkers, installRuntime } from '../../src/worker
 import { batchWorkflowId, progressQuery, promoteWalletsSignal, promoteWalletsUpdate, requestSweepSignal, type TierProgress } from '../../workflows/definitions';
 import { DEFAULT_POSTGRES_ADMIN_URL } from '../global-setup';
 import { waitFor } from '../helpers/reliability';
+import { startReceiver } from '../helpers/webhook-receiver';
+import { deadLetters, deliveryState } from '../../src/db/webhooks';
+import { freePort } from '../../src/free-port';
+import { startWebhookDelivery } from '../../src/webhooks/control';
+import { WEBHOOK_WORKFLOW_ID, webhookProgressQuery } from '../../workflows/definitions';
 
 export const HISTORIES_DIR = join(__dirname, '..', 'histories');
 
@@ -59,6 +66,7 @@ async function main(): Promise<void> {
   const sim = await startSimulator({ port: 0, slotMs: 0, wallets: WALLETS, seed: 'histories' });
   const clientConnection = await Connection.connect({ address: server.address });
   const connection = await NativeConnection.connect({ address: server.address });
+  const receiver = await startReceiver(await freePort());
   try {
     await migrate(sql);
     const config = loadConfig({
@@ -71,6 +79,9 @@ async function main(): Promise<void> {
       BATCHES_PER_CHILD: '1',
       SWEEP_CONCURRENCY: '2',
       TIER_HIGH_INTERVAL: '2s',
+      WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/hook`,
+      WEBHOOK_SECRET: 'record-histories-signing-secret',
+      WEBHOOK_MAX_BACKOFF: '1s',
     });
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
     const addresses = sim.world.addresses(0, WALLETS) as Address[];
@@ -126,6 +137,17 @@ async function main(): Promise<void> {
       const retier = await client.workflow.start('retierWorkflow', { workflowId: 'record-histories-retier', taskQueue: config.temporal.taskQueue });
       await retier.result();
 
+      // The sweeps stored changes: the first batch is refused, the next answered 500 once.
+      receiver.fail(400, 1);
+      await startWebhookDelivery(client, config);
+      await waitFor('a dead letter', async () => ((await deadLetters(sql)).length === 1 ? true : undefined), 60_000, 200);
+      receiver.fail(500, 1);
+      await waitFor('every change delivered, the workflow waiting', async () => {
+        const state = await deliveryState(sql);
+        const p = await client.workflow.getHandle(WEBHOOK_WORKFLOW_ID).query(webhookProgressQuery);
+        return state.undelivered === 0n && p.state === 'waiting' && receiver.requests.some((r) => r.status === 500) ? true : undefined;
+      }, 60_000, 200);
+
       const batchId = batchWorkflowId(first.lastSweep!.sweepId, 0);
       mkdirSync(HISTORIES_DIR, { recursive: true });
       const record = (name: string, handle: WorkflowHandle, runId?: string) => save(temporalPath, server.address, name, handle, runId);
@@ -134,7 +156,9 @@ async function main(): Promise<void> {
       await record('batch', client.workflow.getHandle(batchId));
       await record('tick', tick);
       await record('retier', retier);
+      await record('webhooks', client.workflow.getHandle(WEBHOOK_WORKFLOW_ID));
       await client.workflow.getHandle(tierWorkflowId(TIER)).terminate('histories recorded');
+      await client.workflow.getHandle(WEBHOOK_WORKFLOW_ID).terminate('histories recorded');
     } finally {
       workers.shutdown();
       await running;
@@ -142,6 +166,7 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await clientConnection.close();
+    await receiver.stop();
     await sim.stop();
     await sql.end({ timeout: 5 });
     await dropDatabase(dbUrl.toString());

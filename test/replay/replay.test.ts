@@ -66,7 +66,7 @@ describe('replaying recorded histories', () => {
   it('covers every workflow type, a continue-as-new and a promotion by signal and by update', () => {
     const files = histories().map((h) => h.file);
     const types = files.map((file) => read(file).events[0]!.workflowExecutionStartedEventAttributes!.workflowType.name);
-    expect(new Set(types)).toEqual(new Set(['tierWorkflow', 'batchWorkflow', 'sweepTickWorkflow', 'retierWorkflow']));
+    expect(new Set(types)).toEqual(new Set(['tierWorkflow', 'batchWorkflow', 'sweepTickWorkflow', 'retierWorkflow', 'webhookDeliveryWorkflow']));
     const { events } = read('tier-first-run.json');
     expect(events.map((e) => e.eventType)).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
     const signals = events.flatMap((e) => (e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes.signalName] : []));
