@@ -4,7 +4,10 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/duration';
 import { TIERS, type Tier } from '../src/tiers';
 
-export const RUN_NAMES = ['v1', 'v2-plan', 'tracker', 'seg-off', 'seg-on'] as const;
+export const RUN_NAMES = ['v1', 'v2-plan', 'tracker', 'tracker-tokens', 'seg-off', 'seg-on'] as const;
+/** This service's runs through runTracker: SOL only, and with --mints tracked mints (issue 14). */
+export const TRACKER_RUNS = ['tracker', 'tracker-tokens'] as const;
+export type TrackerRunName = (typeof TRACKER_RUNS)[number];
 export type RunName = (typeof RUN_NAMES)[number];
 /** The segmentation pair (bench/segmentation-run.ts): this service with re-tiering off and on. */
 export const SEGMENTATION_RUNS = ['seg-off', 'seg-on'] as const;
@@ -43,6 +46,8 @@ export interface BenchParams {
   /** Fraction of all wallets put in the medium tier (the busy wallets go to high, the rest to low). */
   mediumFraction: number;
   runs: RunName[];
+  /** Mints the tracker-tokens run tracks (TRACKED_MINTS), made by the simulator: SPL Token and Token-2022 in turn. */
+  mints: number;
   /** Lines in the `wallets import` measurement; 0 skips it. */
   importLines: number;
   /** V1's backoff base (the plan's 30 s) and cap. */
@@ -92,7 +97,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --tracker-max-s T      give up the tracker's full sweep after T s (default 1800)
   --intervals H,M,L      tier intervals (default 30s,5m,1h)
   --medium-fraction F    share of wallets in the medium tier (default 0.18; busy wallets are high, the rest low)
-  --runs a,b,c           which runs, in order (default v1,v2-plan,tracker,seg-off,seg-on; none: only the import)
+  --runs a,b,c           which runs, in order (default v1,v2-plan,tracker,tracker-tokens,seg-off,seg-on; none: only the import)
+  --mints M              mints the tracker-tokens run tracks, each wallet's ATA read with it (default 2)
   --import-lines N       lines for the wallets import measurement; 0 skips it (default 1000000)
   --provider-burst B     0: strict sliding-window limit (default); B > 0: a token bucket of B requests
   --tracker-rps R        the tracker's RPC_MAX_RPS (default: --rps, or 100000 when --rps is 0)
@@ -140,6 +146,7 @@ export function parseBenchArgs(argv: string[]): BenchParams | 'help' {
       'medium-fraction': { type: 'string' },
       runs: { type: 'string' },
       'import-lines': { type: 'string' },
+      mints: { type: 'string' },
       'provider-burst': { type: 'string' },
       'tracker-rps': { type: 'string' },
       'sweep-concurrency': { type: 'string' },
@@ -217,6 +224,7 @@ export function parseBenchArgs(argv: string[]): BenchParams | 'help' {
     mediumFraction: num('medium-fraction', 0.18, 0, 0.98),
     runs: runs as RunName[],
     importLines: num('import-lines', 1_000_000, 0, 10_000_000, true),
+    mints: num('mints', 2, 1, 20, true),
     v1BackoffBaseMs: backoff[0]!,
     v1BackoffCapMs: backoff[1]!,
     providerBurst: num('provider-burst', 0, 0, 100_000, true),

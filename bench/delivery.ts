@@ -1,12 +1,8 @@
-// Webhook delivery lag for the benchmark's steady state (not wired into the run yet; see the
-// README's "Webhooks"): a receiver that accepts every batch, the environment that points the
-// tracker at it, and the lag percentiles over the changes delivered in a phase, from
-// webhook_deliveries (delivered_at of a change's batch minus the change's observed_at).
-//
-// Use: start the receiver before the tracker's worker, add webhookEnv(receiver.url) to its
-// environment, call startWebhookDelivery(client, config) once the workers run (createWorkers
-// does not start workflows; `balance-tracker worker` does), and at the end of the steady state
-// report deliveryLagFigures(sql, phaseStart, phaseEnd).
+// Webhook delivery lag for the benchmark's steady state (bench/tracker-run.ts): a receiver that
+// accepts every batch, the environment that points the tracker at it, and the lag percentiles
+// over the changes delivered in a phase, from webhook_deliveries (delivered_at of a change's
+// batch minus the change's observed_at). createWorkers does not start workflows (`balance-tracker
+// worker` does), so the run starts delivery itself.
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

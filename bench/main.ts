@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startTemporalCluster } from '../tools/stack/cluster';
 import { startDevServer } from '../tools/stack/devserver';
-import { parseBenchArgs, type BenchParams, type RunName, SEGMENTATION_RUNS, type SegmentationRunName, type TemporalKind, UsageError, USAGE } from './args';
+import { parseBenchArgs, type BenchParams, type RunName, SEGMENTATION_RUNS, type SegmentationRunName, type TemporalKind, TRACKER_RUNS, type TrackerRunName, UsageError, USAGE } from './args';
 import { runBaseline, v1Concurrency } from './baseline-run';
 import { dropLiveDatabases } from './database';
 import { measureImport, type ImportReport } from './import-run';
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     return;
   }
   const isSegmentation = (run: RunName): run is SegmentationRunName => (SEGMENTATION_RUNS as readonly string[]).includes(run);
+  const isTrackerRun = (run: RunName): run is TrackerRunName => (TRACKER_RUNS as readonly string[]).includes(run);
   let segPlan: SegmentationPlan | null = null;
   if (params.runs.some(isSegmentation)) {
     try {
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
           connection = await Connection.connect({ address: server.address });
           return { temporalAddress: server.address, temporalPid: server.pid, client: new Client({ connection }), logDir, tmpDir };
         };
-        if (run === 'tracker') runs.push(await runTracker(params, await serviceContext(), say));
+        if (isTrackerRun(run)) runs.push(await runTracker(run, params, await serviceContext(), say));
         else if (isSegmentation(run)) segRuns.push(await runSegmentation(run, params, segPlan!, await serviceContext(), say));
         else runs.push(await runBaseline(run, params, logDir, say));
       } catch (error) {

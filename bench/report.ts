@@ -6,7 +6,7 @@ import { TIERS, type Tier } from '../src/tiers';
 import type { BenchParams } from './args';
 import type { FreshnessStats, Percentile } from './freshness';
 import type { ImportReport } from './import-run';
-import type { RunReport } from './results';
+import type { RunReport, TokenFigures } from './results';
 import type { SegmentationPlan, SegmentationRunReport } from './segmentation-run';
 
 export interface Machine {
@@ -92,6 +92,9 @@ export function evaluateTargets(params: BenchParams, runs: RunReport[], imported
       detail: `peak RSS ${tracker.worker.hwmMb} MB at N = ${params.wallets}`,
     });
   }
+  const tokenRun = runs.find((r) => r.run === 'tracker-tokens');
+  if (tokenRun?.tokens) targets.push(...tokenTargets(params, tokenRun, tokenRun.tokens));
+  else if (params.runs.includes('tracker-tokens')) targets.push({ target: 'token run targets', status: 'not measured', detail: 'the tracker-tokens run did not finish' });
   if (segmentation || params.runs.some((r) => r === 'seg-off' || r === 'seg-on')) targets.push(segmentationTarget(segmentation));
   if (imported) {
     targets.push({
@@ -103,6 +106,47 @@ export function evaluateTargets(params: BenchParams, runs: RunReport[], imported
     });
   }
   return targets;
+}
+
+/** Issue 14's benchmark: each wallet and its ATAs, 100 accounts a call, the budget used, rows only for changed (wallet, mint) pairs. */
+function tokenTargets(params: BenchParams, run: RunReport, t: TokenFigures): Target[] {
+  const s = run.sweep;
+  const gma = sumOutcomes(s.rpc.byMethod.getMultipleAccounts);
+  const others = Object.entries(s.rpc.byMethod).filter(([m]) => m !== 'getMultipleAccounts').reduce((a, [, c]) => a + sumOutcomes(c), 0);
+  const perTier = TIERS.reduce((a, tier) => a + Math.ceil((run.tierCounts[tier] * (1 + t.mints)) / 100), 0);
+  const sweeps = run.steady.sweeps ?? [];
+  const rows = sweeps.reduce((a, x) => a + x.rowsWritten, 0);
+  // A change costs its balance-row write and its history row; an unchanged account nothing but its batch's one row.
+  const onlyChanges = (x: (typeof sweeps)[number]): number => x.batches + 2 * (x.walletsChanged + (x.tokensChanged ?? 0));
+  const bound = sweeps.reduce((a, x) => a + onlyChanges(x), 0);
+  const pairs = sweeps.reduce((a, x) => a + (x.tokensChanged ?? 0), 0);
+  return [
+    {
+      target: `tokens: exactly ceil(N × ${1 + t.mints} / 100) = ${t.expectedCalls} getMultipleAccounts per full sweep with ${t.mints} mints`,
+      status: !s.completed ? 'not measured' : gma === t.expectedCalls && others === 0 ? 'met' : 'not met',
+      detail:
+        `${gma} getMultipleAccounts (${s.rpc.byMethod.getMultipleAccounts?.ok ?? 0} ok), ${others} other calls for ${t.accountsPerSweep} accounts${s.completed ? '' : '; sweep not finished'}` +
+        (perTier !== t.expectedCalls ? `; the tiers' sizes make ${perTier} the least possible (a batch never mixes tiers)` : ''),
+    },
+    {
+      target: 'tokens: share of the rate-limit ceiling reached (accounts/s over 100 × the limit)',
+      status: t.accountShare === null ? 'not measured' : s.completed ? 'met' : 'not met',
+      detail: `${t.accountsPerSecond} accounts/s${t.accountShare === null ? ' (no rate limit)' : ` = ${pct(t.accountShare)} of ${100 * params.rps}`}; ${outcomes(s.rpc)}`,
+    },
+    {
+      target: 'tokens: rows per steady-state sweep ≤ 2 × (changed wallets + changed (wallet, mint) pairs) + batches',
+      status: sweeps.length === 0 ? 'not measured' : sweeps.every((x) => x.rowsWritten <= onlyChanges(x)) ? 'met' : 'not met',
+      detail:
+        sweeps.length === 0
+          ? 'no sweep completed in the steady state'
+          : `${sweeps.length} sweeps: ${rows} rows written vs a bound of ${bound}; ${pairs} (wallet, mint) changes stored in them (${t.steadyTokenChanges} in the whole steady state, ${t.worldTokenChanges} made by the simulator)`,
+    },
+    {
+      target: 'tokens: worker peak memory reported',
+      status: 'met',
+      detail: `peak RSS ${run.worker.hwmMb} MB at N = ${params.wallets} with ${t.mints} mints`,
+    },
+  ];
 }
 
 export const SEGMENTATION_TARGET = 5;
@@ -205,6 +249,7 @@ export function table(report: Report): string[][] {
     ['balance changes in the simulator', ...x((r) => num(r.steady.worldChanges))],
     ['freshness p50 / p99 / max, all', ...x((r) => freshness(r.steady.freshness.all))],
     ...TIERS.map((t): [string, ...string[]] => [`… ${t} (${num(runs[0]?.tierCounts[t] ?? 0)} wallets)`, ...x((r) => freshness(r.steady.freshness[t]))]),
+    ['webhook delivery lag p50 / p99 / max (changes delivered)', ...x((r) => delivery(r))],
     ['**worker process**', ...runs.map(() => '')],
     ['peak memory (VmHWM)', ...x((r) => `${num(r.worker.hwmMb, 0)} MB`)],
     ['CPU time, whole run', ...x((r) => `${num(r.worker.cpuSeconds, 1)} s`)],
@@ -295,6 +340,13 @@ function sweepRows(r: RunReport): string {
   return `${num(rows)} vs ${num(bound)} (${sweeps.length} sweeps)`;
 }
 
+function delivery(r: RunReport): string {
+  const d = r.delivery;
+  if (!d) return '–';
+  const sec = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)} s`);
+  return `${sec(d.p50Seconds)} / ${sec(d.p99Seconds)} / ${sec(d.maxSeconds)} (${num(d.changesDelivered)})`;
+}
+
 function otherCpu(o: RunReport['sweep']['otherCpuSeconds']): string {
   return `${num(o.benchAndSimulator, 1)} / ${num(o.postgres, 1)} / ${o.temporal === null ? '–' : num(o.temporal, 1)} s`;
 }
@@ -331,10 +383,16 @@ export function markdown(report: Report): string {
     ...report.failures.map((f) => `- **${f.run} failed**: ${f.error.split('\n')[0]}`),
     '',
   ];
-  const sweeps = report.runs.find((r) => r.run === 'tracker')?.steady.sweeps ?? [];
-  if (sweeps.length) {
-    lines.push('## Tracker sweeps in the steady state', '', '| tier | started | s | checked | changed | batches | RPC | rows written | bound (changed + batches) |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const s of sweeps) lines.push(`| ${s.tier} | ${s.startedAt} | ${s.seconds} | ${s.walletsChecked} | ${s.walletsChanged} | ${s.batches} | ${s.rpcCalls} | ${s.rowsWritten} | ${s.bound} |`);
+  for (const run of report.runs.filter((r) => r.run === 'tracker' || r.run === 'tracker-tokens')) {
+    const sweeps = run.steady.sweeps ?? [];
+    if (!sweeps.length) continue;
+    lines.push(
+      `## ${run.run} sweeps in the steady state`,
+      '',
+      '| tier | started | s | checked | changed | (wallet, mint) changed | batches | RPC | rows written | bound (changed + pairs + batches) |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const s of sweeps) lines.push(`| ${s.tier} | ${s.startedAt} | ${s.seconds} | ${s.walletsChecked} | ${s.walletsChanged} | ${s.tokensChanged ?? 0} | ${s.batches} | ${s.rpcCalls} | ${s.rowsWritten} | ${s.bound} |`);
     lines.push('');
   }
   return lines.join('\n');
@@ -370,7 +428,7 @@ export function plainTable(report: Report): string {
   ].join('\n');
 }
 
-const COLORS: Record<string, string> = { v1: '#d62728', 'v2-plan': '#ff7f0e', tracker: '#2ca02c' };
+const COLORS: Record<string, string> = { v1: '#d62728', 'v2-plan': '#ff7f0e', tracker: '#2ca02c', 'tracker-tokens': '#1f77b4' };
 
 /** Grouped bars on a log scale: requests and rows per full sweep, requests/hour at cadence, rows/hour in the steady state. */
 export function chart(report: Report): string {

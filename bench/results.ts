@@ -50,9 +50,35 @@ export interface SteadySweep {
   walletsChanged: number;
   batches: number;
   rpcCalls: number;
+  /** (wallet, mint) pairs whose token balance changed (0 without tracked mints). */
+  tokensChanged?: number;
   rowsWritten: number;
-  /** The target's bound: changed wallets + batches. */
+  /** The target's bound: changed wallets + changed (wallet, mint) pairs + batches. */
   bound: number;
+}
+
+export interface DeliveryFigures {
+  changesDelivered: number;
+  p50Seconds: number | null;
+  p99Seconds: number | null;
+  maxSeconds: number | null;
+  /** What the bench's receiver got: batches and changes, repeats included. */
+  received: { batches: number; changes: number };
+}
+
+/** What the tracker-tokens run adds (issue 14). */
+export interface TokenFigures {
+  mints: number;
+  /** Each wallet and its ATAs. */
+  accountsPerSweep: number;
+  /** ceil(N × (1 + M) / 100): 100 accounts a call. */
+  expectedCalls: number;
+  accountsPerSecond: number;
+  /** Accounts/s over the ceiling of 100 × the rate limit; null without a limit. */
+  accountShare: number | null;
+  /** Token changes stored in the steady state, and made by the simulator in it. */
+  steadyTokenChanges: number;
+  worldTokenChanges: number;
 }
 
 export interface SteadyFigures {
@@ -84,6 +110,10 @@ export interface RunReport {
   sweep: SweepFigures;
   steady: SteadyFigures;
   worker: { peakRssMb: number; hwmMb: number; cpuSeconds: number };
+  /** The token run's figures; absent for the other runs. */
+  tokens?: TokenFigures;
+  /** Webhook delivery in the steady state (this service's runs): change observed → batch answered 2xx. */
+  delivery?: DeliveryFigures;
   /** pg_stat_user_tables counters for the whole run, read after the service disconnected. */
   pgStat: Record<string, { inserted: number; updated: number; deleted: number }>;
 }

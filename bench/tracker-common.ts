@@ -45,12 +45,12 @@ export function trackerRps(params: BenchParams): number {
 }
 
 /**
- * A world started from the run's parameters and a throwaway database for `run`; `body` runs
+ * A world started from the run's parameters (with `mints` mints) and a throwaway database for `run`; `body` runs
  * with both, and afterwards the dev server's namespace is cleaned, the database dropped and
  * the simulator stopped, whatever happened.
  */
-export async function withWorldAndDatabase<T>(params: BenchParams, run: string, client: Client, body: (world: BenchWorld, db: RunDatabase) => Promise<T>): Promise<T> {
-  const world = await startWorld(params);
+export async function withWorldAndDatabase<T>(params: BenchParams, run: string, client: Client, body: (world: BenchWorld, db: RunDatabase) => Promise<T>, mints = 0): Promise<T> {
+  const world = await startWorld(params, mints);
   try {
     const db = await createRunDatabase(run);
     try {

@@ -15,6 +15,8 @@ export interface BenchWorld {
   startSlot: number;
   slotMs: number;
   addresses: string[];
+  /** The mints every wallet has an ATA for (none unless asked). */
+  mints: string[];
   tierOf: Map<string, Tier>;
   tierCounts: Record<Tier, number>;
   /** When `slot` began (ms since the Unix epoch). */
@@ -44,7 +46,7 @@ export function providerKnobs(params: BenchParams) {
   };
 }
 
-export async function startWorld(params: BenchParams): Promise<BenchWorld> {
+export async function startWorld(params: BenchParams, mints = 0): Promise<BenchWorld> {
   let epoch: number | null = null;
   // The world reads its clock first to fix its epoch: that first reading is slot 0's start.
   const now = (): number => {
@@ -52,7 +54,7 @@ export async function startWorld(params: BenchParams): Promise<BenchWorld> {
     epoch ??= t;
     return t;
   };
-  const sim = await startSimulator({ port: 0, ...worldOptions(params), now, knobs: providerKnobs(params) });
+  const sim = await startSimulator({ port: 0, ...worldOptions(params), mints, now, knobs: providerKnobs(params) });
   const world = sim.world;
   const addresses = world.addresses(0, world.size);
   const busy = new Set(world.busyAddresses());
@@ -73,6 +75,7 @@ export async function startWorld(params: BenchParams): Promise<BenchWorld> {
     startSlot,
     slotMs,
     addresses,
+    mints: world.mints.map((m) => m.address),
     tierOf,
     tierCounts,
     timeOfSlot: (slot) => zero + (slot - startSlot) * slotMs,
