@@ -48,7 +48,7 @@ const turnExpired = () =>
   // Not a fault, so no growing backoff: the attempt only queues again for a turn.
   ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget', nextRetryDelay: TURN_RETRY_DELAY });
 
-export function checkBatchActivities({ sql, readBalances, config, mints, ataOf }: ActivityDeps) {
+export function checkBatchActivities({ sql, readBalances, config, mints, atasOf }: ActivityDeps) {
   const pace = createPacer(config.rpcMaxRps);
   return {
     async checkBatch({ sweep: { tier, cutoff, plannedAt }, fromId, toId, batchKey }: CheckBatchInput): Promise<CheckBatchResult> {
@@ -73,7 +73,8 @@ export function checkBatchActivities({ sql, readBalances, config, mints, ataOf }
       if (valid.length === 0) return { ...empty, setAside: invalid.length };
 
       // Each wallet, then its ATAs in mint order; the calls take 100 of these accounts each.
-      const keys = (await Promise.all(valid.map(async (w) => [w.address, ...(await Promise.all(mints.map((m) => ataOf(w.address, m))))]))).flat();
+      const atas = await atasOf(valid, mints);
+      const keys = valid.flatMap((w, i) => [w.address, ...atas[i]!]);
       const accounts: { account: AccountBalance; slot: bigint }[] = [];
       let slot = minContextSlot ?? undefined;
       for (let offset = 0; offset < keys.length; offset += MAX_ACCOUNTS_PER_CALL) {

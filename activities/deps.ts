@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../src/config';
 import type { Sql } from '../src/db/client';
+import type { AtaResolver } from '../src/db/token-accounts';
 import type { BalanceReader } from '../src/rpc/balances';
 import type { TrackedMint } from '../src/tokens';
 
@@ -12,6 +13,6 @@ export interface ActivityDeps {
   readBalances: BalanceReader;
   /** The tracked mints as read from chain at start (none: SOL only). */
   mints: readonly TrackedMint[];
-  /** A wallet's ATA for a mint (derivations cached). */
-  ataOf: (wallet: string, mint: TrackedMint) => Promise<string>;
+  /** The wallets' ATAs for the tracked mints (derived once, kept in Postgres). */
+  atasOf: AtaResolver;
 }

@@ -1,11 +1,11 @@
-// Token balances: a tracked mint's program and decimals, each wallet's associated token account
-// (ATA) for it, and the check a token account passes before its amount is trusted. Layouts,
+// Token balances: a tracked mint's program and decimals, and the check a token account passes
+// before its amount is trusted (each wallet's ATA for a mint: src/db/token-accounts.ts). Layouts,
 // program ids and ATA derivation come from @solana-program/token: Token-2022's base account and
 // mint layouts are SPL Token's, and its ATAs derive the same way with its own program id (see
 // README, "Tokens", for why @solana-program/token-2022 is not a dependency).
 
-import { findAssociatedTokenPda, getTokenDecoder, getTokenSize, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
-import { address, type Address } from '@solana/kit';
+import { getTokenDecoder, getTokenSize, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
+import { address } from '@solana/kit';
 import { type AccountBalance, MAX_ACCOUNTS_PER_CALL, RpcFailure } from './rpc/balances';
 
 export const TOKEN_2022_PROGRAM_ADDRESS = address('TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb');
@@ -31,21 +31,6 @@ export interface TokenObservation {
   amount: bigint;
   /** False when the ATA does not exist (never created, or closed): amount 0. */
   onChain: boolean;
-}
-
-/** Derived ATAs by wallet and mint: a derivation costs ~0.5 ms, and a wallet is read every sweep. */
-export function createAtaCache(limit = 1_000_000) {
-  const cache = new Map<string, Address>();
-  return async (wallet: string, mint: TrackedMint): Promise<Address> => {
-    const key = `${wallet}:${mint.address}`;
-    const hit = cache.get(key);
-    if (hit) return hit;
-    const [ata] = await findAssociatedTokenPda({ owner: address(wallet), mint: address(mint.address), tokenProgram: address(mint.program) });
-    // Bounded memory: once full, start over (a sweep refills what it uses).
-    if (cache.size >= limit) cache.clear();
-    cache.set(key, ata);
-    return ata;
-  };
 }
 
 const tokenDecoder = getTokenDecoder();

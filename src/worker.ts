@@ -18,7 +18,8 @@ import { MAX_BATCH } from './db/checks';
 import { recordMints } from './db/tokens';
 import { createBalanceReader } from './rpc/balances';
 import { readTrackedMints } from './rpc/mints';
-import { callsFor, createAtaCache, TOKEN_SLICE_LENGTH } from './tokens';
+import { callsFor, TOKEN_SLICE_LENGTH } from './tokens';
+import { createAtaResolver } from './db/token-accounts';
 import { ensureSchedules } from './schedules';
 import { startTierWorkflows } from './tier-control';
 import { startWebhookDelivery } from './webhooks/control';
@@ -125,7 +126,7 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
       dataLength: mints.length ? TOKEN_SLICE_LENGTH : 0,
     });
   const interceptors = { activity: [redactActivityFailures] };
-  const deps: ActivityDeps = { sql, client, config, readBalances, mints, ataOf: createAtaCache() };
+  const deps: ActivityDeps = { sql, client, config, readBalances, mints, atasOf: createAtaResolver(sql) };
   const workflowBundle = options.workflowBundle ?? (await bundleWorkflows());
   const main = await Worker.create({
     connection,

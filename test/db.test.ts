@@ -31,7 +31,7 @@ describe('migrations', () => {
     expect(recorded.map((r) => r.version)).toEqual(versions);
     const tables = await sql<{ tableName: string }[]>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
-    expect(tables.map((t) => t.tableName)).toEqual(['balance_changes', 'batch_checks', 'batch_checks_pruned', 'change_feed', 'cluster', 'mints', 'retier_runs', 'schema_migrations', 'token_balances', 'token_changes', 'wallets', 'webhook_cursor', 'webhook_dead_letters', 'webhook_deliveries']);
+    expect(tables.map((t) => t.tableName)).toEqual(['balance_changes', 'batch_checks', 'batch_checks_pruned', 'change_feed', 'cluster', 'mints', 'retier_runs', 'schema_migrations', 'token_accounts', 'token_balances', 'token_changes', 'wallets', 'webhook_cursor', 'webhook_dead_letters', 'webhook_deliveries']);
   });
 
   it('runs concurrently from several starters without applying twice', async () => {
@@ -39,7 +39,7 @@ describe('migrations', () => {
     const pools = [connect(other.url, { max: 1 }), connect(other.url, { max: 1 }), connect(other.url, { max: 1 })];
     try {
       const results = await Promise.all(pools.map((p) => migrate(p)));
-      expect(results.flat().sort()).toEqual(loadMigrations().map((m) => m.version));
+      expect(results.flat().sort((a, b) => a - b)).toEqual(loadMigrations().map((m) => m.version));
     } finally {
       await Promise.all(pools.map((p) => p.end()));
       await other.drop();

@@ -8,6 +8,7 @@ import type { Address } from '../src/address';
 import { findAssociatedTokenPda } from '@solana-program/token';
 import { address } from '@solana/kit';
 import { writeBatch } from '../src/db/checks';
+import { createAtaResolver } from '../src/db/token-accounts';
 import { retier } from '../src/db/segmentation';
 import { addWallets } from '../src/db/wallets';
 import { registry } from '../src/metrics';
@@ -104,6 +105,33 @@ describe('token balances', () => {
     expect(await tokenMetric('balance_tracker_token_accounts_checked_total')).toBe(WALLETS * MINTS.length);
     expect(await tokenMetric('balance_tracker_token_accounts_changed_total')).toBe(WALLETS * MINTS.length);
     firstSweep = rows;
+  });
+
+  it('derives each ATA once and keeps it: the next sweep and any worker read it from Postgres', async () => {
+    const stored = await engine.sql<{ walletId: number; mint: string; tokenProgram: string; address: string }[]>`
+      SELECT wallet_id, mint, token_program, address FROM token_accounts ORDER BY wallet_id, mint`;
+    expect(stored).toHaveLength(WALLETS * MINTS.length);
+    const [one] = await engine.sql<{ id: number; address: string }[]>`SELECT id, address FROM wallets ORDER BY id LIMIT 1`;
+    for (const mint of MINTS) {
+      const program = mint.program === 'token' ? 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA' : TOKEN_2022_PROGRAM_ADDRESS;
+      const [ata] = await findAssociatedTokenPda({ owner: address(one!.address), mint: address(mint.address), tokenProgram: address(program) });
+      expect(stored.find((r) => r.walletId === one!.id && r.mint === mint.address)).toMatchObject({ tokenProgram: program, address: ata });
+    }
+    // The resolver answers from the table (a marked row comes back as stored) and derives only
+    // what is missing or was derived under another program (then replaced).
+    const mints = await readMints({ url: engine.sim.url, commitment: 'confirmed', timeoutMs: 5_000 }, MINTS.map((m) => m.address));
+    const marker = wallets[7]!;
+    await engine.sql`UPDATE token_accounts SET address = ${marker} WHERE wallet_id = ${one!.id} AND mint = ${mints[0]!.address}`;
+    await engine.sql`UPDATE token_accounts SET token_program = 'elsewhere' WHERE wallet_id = ${one!.id} AND mint = ${mints[1]!.address}`;
+    const [atas] = await createAtaResolver(engine.sql)([{ id: one!.id, address: one!.address }], mints);
+    const [t22] = await findAssociatedTokenPda({ owner: address(one!.address), mint: address(mints[1]!.address), tokenProgram: address(mints[1]!.program) });
+    expect(atas).toEqual([marker, t22]);
+    const after = await engine.sql<{ tokenProgram: string; address: string }[]>`
+      SELECT token_program, address FROM token_accounts WHERE wallet_id = ${one!.id} ORDER BY mint = ${mints[0]!.address} DESC`;
+    expect(after).toEqual([{ tokenProgram: mints[0]!.program, address: marker }, { tokenProgram: mints[1]!.program, address: t22 }]);
+    // Put back the true ATA: the next tests sweep this wallet.
+    const [usdc] = await findAssociatedTokenPda({ owner: address(one!.address), mint: address(mints[0]!.address), tokenProgram: address(mints[0]!.program) });
+    await engine.sql`UPDATE token_accounts SET address = ${usdc} WHERE wallet_id = ${one!.id} AND mint = ${mints[0]!.address}`;
   });
 
   it('picks up a change, an appearance and a closed ATA on the next sweep, with history only for them', async () => {
