@@ -12,7 +12,9 @@ import { MAX_CALL_DELAY_MS } from '../src/rpc/attempt';
 import { createPacer } from '../src/rpc/pacer';
 import { TIER_PRIORITY } from '../src/tiers';
 import { callsFor, tokenObservation } from '../src/tokens';
-import type { SweepRange } from '../workflows/definitions';
+import type { WalletId } from '../src/db/types';
+import { redact } from '../src/log';
+import type { SweepContext, SweepRange } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
 
 export interface CheckBatchInput extends SweepRange {
@@ -28,6 +30,11 @@ export interface CheckBatchResult {
   setAside: number;
   rpcCalls: number;
   slot: string | null;
+}
+
+/** A batch an earlier attempt recorded, as its check reported it (the calls it made, not repeated). */
+export function asChecked(recorded: { wallets: number; changed: number; slot: bigint }, mints: number): CheckBatchResult {
+  return { wallets: recorded.wallets, changed: recorded.changed, historyRows: recorded.changed, stale: 0, setAside: 0, rpcCalls: callsFor(recorded.wallets, mints), slot: recorded.slot.toString() };
 }
 
 const TURN_RETRY_DELAY = '1s';
@@ -48,96 +55,153 @@ const turnExpired = () =>
   // Not a fault, so no growing backoff: the attempt only queues again for a turn.
   ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget', nextRetryDelay: TURN_RETRY_DELAY });
 
+/** One batch of a checkBatches activity: its id range and its own key. */
+export interface BatchSpan {
+  fromId: WalletId;
+  toId: WalletId;
+  batchKey: string;
+}
+
+export interface CheckBatchesInput {
+  sweep: SweepContext;
+  /** Checked in this order, one after another; each is written on its own, under its own key. */
+  batches: BatchSpan[];
+}
+
+/** A batch's outcome: what it wrote, or why it can never succeed (a non-retryable failure, redacted). */
+export type BatchOutcome = CheckBatchResult | { failed: string };
+
+/**
+ * How often a long attempt heartbeats. A normal attempt ends well within it and sends none, so
+ * the server does no work for them; one whose worker died is noticed after the heartbeat
+ * timeout instead of its start-to-close timeout.
+ */
+const HEARTBEAT_EVERY_MS = 5_000;
+
 export function checkBatchActivities({ sql, readBalances, config, mints, atasOf }: ActivityDeps) {
   const pace = createPacer(config.rpcMaxRps);
-  return {
-    async checkBatch({ sweep: { tier, cutoff, plannedAt }, fromId, toId, batchKey }: CheckBatchInput): Promise<CheckBatchResult> {
-      const started = performance.now();
-      const { readAt, wallets, minContextSlot } = await readBatch(sql, { tier, cutoff, fromId, toId });
-      const empty: CheckBatchResult = { wallets: 0, changed: 0, historyRows: 0, stale: 0, setAside: 0, rpcCalls: 0, slot: null };
-      if (wallets.length === 0) {
-        // Nothing due: an earlier attempt already wrote this batch (and its completion was lost to
-        // a timeout or a dead worker: report what it wrote, so progress counts every wallet
-        // checked), or the wallets moved away.
-        const earlier = await recordedBatch(sql, batchKey);
-        if (!earlier) return empty;
-        return { ...empty, wallets: earlier.wallets, changed: earlier.changed, historyRows: earlier.changed, rpcCalls: callsFor(earlier.wallets, mints.length), slot: earlier.slot.toString() };
-      }
 
-      const invalid = wallets.flatMap((w) => {
-        const check = checkAddress(w.address);
-        return check.ok ? [] : [{ id: w.id, reason: check.reason }];
-      });
-      await setAsideInvalid(sql, invalid);
-      const valid = invalid.length ? wallets.filter((w) => !invalid.some((i) => i.id === w.id)) : wallets;
-      if (valid.length === 0) return { ...empty, setAside: invalid.length };
+  /**
+   * One batch. `started`: when the attempt started, for its first batch (whose first call must
+   * come soon after the turn Temporal gave it); null for the later batches of an attempt, which
+   * the pacer alone spaces.
+   */
+  async function checkOne({ sweep: { tier, cutoff, plannedAt }, fromId, toId, batchKey }: CheckBatchInput, started: number | null): Promise<CheckBatchResult> {
+    const begun = performance.now();
+    const { readAt, wallets, minContextSlot } = await readBatch(sql, { tier, cutoff, fromId, toId });
+    const empty: CheckBatchResult = { wallets: 0, changed: 0, historyRows: 0, stale: 0, setAside: 0, rpcCalls: 0, slot: null };
+    if (wallets.length === 0) {
+      // Nothing due: an earlier attempt already wrote this batch (and its completion was lost to
+      // a timeout or a dead worker: report what it wrote, so progress counts every wallet
+      // checked), or the wallets moved away.
+      const earlier = await recordedBatch(sql, batchKey);
+      return earlier ? asChecked(earlier, mints.length) : empty;
+    }
 
-      // Each wallet, then its ATAs in mint order; the calls take 100 of these accounts each.
-      const atas = await atasOf(valid, mints);
-      const keys = valid.flatMap((w, i) => [w.address, ...atas[i]!]);
-      const accounts: { account: AccountBalance; slot: bigint }[] = [];
-      let slot = minContextSlot ?? undefined;
-      for (let offset = 0; offset < keys.length; offset += MAX_ACCOUNTS_PER_CALL) {
-        // The task-queue rate limit paces when attempts start, not when they call. An attempt held
-        // up before its first call (a frozen database, or an attempt Temporal already timed out)
-        // would call late, bunched with others: it gives its turn back and retries through the
-        // limiter. So does one whose turn in this process's pacer is too far away, for any call.
-        const held = offset === 0 ? performance.now() - started : 0;
-        if (held > MAX_CALL_DELAY_MS || !(await pace(MAX_CALL_DELAY_MS - held, TIER_PRIORITY[tier]))) throw turnExpired();
-        let read;
-        try {
-          // A node behind the newest read of these wallets, or behind this batch's earlier calls,
-          // is refused by the RPC itself: the batch's reads never go back in time.
-          read = await readBalances(keys.slice(offset, offset + MAX_ACCOUNTS_PER_CALL), slot);
-        } catch (error) {
-          if (error instanceof RpcFailure) throw toApplicationFailure(error);
-          throw error;
-        }
-        slot = read.slot;
-        for (const account of read.balances) accounts.push({ account, slot: read.slot });
-      }
-      const stride = 1 + mints.length;
-      let tokens;
+    const invalid = wallets.flatMap((w) => {
+      const check = checkAddress(w.address);
+      return check.ok ? [] : [{ id: w.id, reason: check.reason }];
+    });
+    await setAsideInvalid(sql, invalid);
+    const valid = invalid.length ? wallets.filter((w) => !invalid.some((i) => i.id === w.id)) : wallets;
+    if (valid.length === 0) return { ...empty, setAside: invalid.length };
+
+    // Each wallet, then its ATAs in mint order; the calls take 100 of these accounts each.
+    const atas = await atasOf(valid, mints);
+    const keys = valid.flatMap((w, i) => [w.address, ...atas[i]!]);
+    const accounts: { account: AccountBalance; slot: bigint }[] = [];
+    let slot = minContextSlot ?? undefined;
+    for (let offset = 0; offset < keys.length; offset += MAX_ACCOUNTS_PER_CALL) {
+      // The task-queue rate limit paces when attempts start, not when they call. An attempt held
+      // up before its first call (a frozen database, or an attempt Temporal already timed out)
+      // would call late, bunched with others: it gives its turn back and retries through the
+      // limiter. So does one whose turn in this process's pacer is too far away, for any call.
+      const held = offset === 0 && started !== null ? performance.now() - started : 0;
+      if (held > MAX_CALL_DELAY_MS || !(await pace(MAX_CALL_DELAY_MS - held, TIER_PRIORITY[tier]))) throw turnExpired();
+      let read;
       try {
-        tokens = valid.flatMap((w, i) =>
-          mints.map((m, j) => {
-            const { account, slot: at } = accounts[i * stride + 1 + j]!;
-            return { id: w.id, ...tokenObservation(account, w.address, m), slot: at };
-          }),
-        );
+        // A node behind the newest read of these wallets, or behind this batch's earlier calls,
+        // is refused by the RPC itself: the batch's reads never go back in time.
+        read = await readBalances(keys.slice(offset, offset + MAX_ACCOUNTS_PER_CALL), slot);
       } catch (error) {
         if (error instanceof RpcFailure) throw toApplicationFailure(error);
         throw error;
       }
-      const rpcCalls = callsFor(valid.length, mints.length);
-      const result = await writeBatch(sql, {
-        batchKey,
-        tier,
-        fromId,
-        toId,
-        plannedAt,
-        readAt,
-        slot: slot!,
-        observations: valid.map((w, i) => {
-          const { account, slot: at } = accounts[i * stride]!;
-          return { id: w.id, lamports: account.lamports, onChain: account.onChain, slot: at };
+      slot = read.slot;
+      for (const account of read.balances) accounts.push({ account, slot: read.slot });
+    }
+    const stride = 1 + mints.length;
+    let tokens;
+    try {
+      tokens = valid.flatMap((w, i) =>
+        mints.map((m, j) => {
+          const { account, slot: at } = accounts[i * stride + 1 + j]!;
+          return { id: w.id, ...tokenObservation(account, w.address, m), slot: at };
         }),
-        tokens,
-      });
-      // A batch another attempt already recorded was counted by that attempt.
-      if (result.recorded) {
-        recordBatch(tier, { wallets: valid.length, changed: result.changed, tokenAccounts: tokens.length, tokensChanged: result.tokensChanged, seconds: (performance.now() - started) / 1000 });
+      );
+    } catch (error) {
+      if (error instanceof RpcFailure) throw toApplicationFailure(error);
+      throw error;
+    }
+    const rpcCalls = callsFor(valid.length, mints.length);
+    const result = await writeBatch(sql, {
+      batchKey,
+      tier,
+      fromId,
+      toId,
+      plannedAt,
+      readAt,
+      slot: slot!,
+      observations: valid.map((w, i) => {
+        const { account, slot: at } = accounts[i * stride]!;
+        return { id: w.id, lamports: account.lamports, onChain: account.onChain, slot: at };
+      }),
+      tokens,
+    });
+    // A batch another attempt already recorded was counted by that attempt.
+    if (result.recorded) {
+      recordBatch(tier, { wallets: valid.length, changed: result.changed, tokenAccounts: tokens.length, tokensChanged: result.tokensChanged, seconds: (performance.now() - begun) / 1000 });
+    }
+    Context.current().log.debug('batch checked', { batchKey, wallets: valid.length, changed: result.changed, tokensChanged: result.tokensChanged });
+    return {
+      wallets: valid.length,
+      changed: result.changed,
+      historyRows: result.historyRows,
+      stale: result.stale,
+      setAside: invalid.length,
+      rpcCalls,
+      slot: slot!.toString(),
+    };
+  }
+
+  return {
+    /** One batch per activity: what batch children started before checkBatches still schedule. */
+    checkBatch: (input: CheckBatchInput): Promise<CheckBatchResult> => checkOne(input, performance.now()),
+
+    /**
+     * Several batches of a child in one activity, so the Temporal overhead (an activity's events
+     * and a workflow task) is paid once per BATCHES_PER_ACTIVITY batches. A retried attempt finds
+     * the batches an earlier attempt wrote not due any more (readBatch) and reports what they
+     * wrote (recordedBatch) without an RPC call. A batch that can never succeed is reported and
+     * the others go on; any other failure fails the attempt, to be retried.
+     */
+    async checkBatches({ sweep, batches }: CheckBatchesInput): Promise<BatchOutcome[]> {
+      const started = performance.now();
+      let beat = started;
+      const outcomes: BatchOutcome[] = [];
+      for (const [i, batch] of batches.entries()) {
+        try {
+          outcomes.push(await checkOne({ sweep, ...batch }, i === 0 ? started : null));
+        } catch (error) {
+          if (!(error instanceof ApplicationFailure && error.nonRetryable)) throw error;
+          outcomes.push({ failed: redact(`${error.type}: ${error.message}`) });
+        }
+        if (performance.now() - beat > HEARTBEAT_EVERY_MS) {
+          beat = performance.now();
+          Context.current().heartbeat(i + 1);
+        }
       }
-      Context.current().log.debug('batch checked', { batchKey, wallets: valid.length, changed: result.changed, tokensChanged: result.tokensChanged });
-      return {
-        wallets: valid.length,
-        changed: result.changed,
-        historyRows: result.historyRows,
-        stale: result.stale,
-        setAside: invalid.length,
-        rpcCalls,
-        slot: slot!.toString(),
-      };
+      return outcomes;
     },
   };
 }

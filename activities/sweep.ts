@@ -3,7 +3,7 @@
 // the tier; and the one log line and metric of a finished sweep.
 
 import { Context } from '@temporalio/activity';
-import { dueRanges, type IdRange, MAX_BATCH, pruneChecks, sweepClock } from '../src/db/checks';
+import { dueRanges, type IdRange, MAX_BATCH, pruneChecks, recordedBatches, sweepClock } from '../src/db/checks';
 import type { WalletId } from '../src/db/types';
 import { BATCH_TIMEOUT_MIN_MS } from '../src/config';
 import { log } from '../src/log';
@@ -12,6 +12,7 @@ import { readScheduleState, tierIntervalMs } from '../src/schedules';
 import type { Tier } from '../src/tiers';
 import { attemptTimeoutMs } from '../src/rpc/attempt';
 import type { SweepContext, SweepRange } from '../workflows/definitions';
+import { asChecked, type CheckBatchResult } from './check-batch';
 import type { ActivityDeps } from './deps';
 
 /** Up to `pageSize` child ranges after a cursor id, and what is still due from the cursor on. */
@@ -54,7 +55,7 @@ export interface SweepSummary {
   error: string | null;
 }
 
-export function sweepActivities({ sql, client, config }: ActivityDeps) {
+export function sweepActivities({ sql, client, config, mints }: ActivityDeps) {
   const childSize = MAX_BATCH * config.batchesPerChild;
 
   async function page({ sweep, afterId, pageSize }: PageRequest): Promise<SweepPage> {
@@ -77,8 +78,9 @@ export function sweepActivities({ sql, client, config }: ActivityDeps) {
         cutoff,
         plannedAt,
         batchWindow: config.batchWindow,
+        batchesPerActivity: config.batchesPerActivity,
         batchTimeoutMs: config.batchTimeoutMs ?? Math.max(intervalMs, BATCH_TIMEOUT_MIN_MS),
-        attemptTimeoutMs: attemptTimeoutMs(config.rpcTimeoutMs, config.trackedMints.length),
+        attemptTimeoutMs: attemptTimeoutMs(config.rpcTimeoutMs, config.trackedMints.length, config.batchesPerActivity),
         rpcTaskQueue: config.temporal.rpcTaskQueue,
       };
       return { sweep, intervalMs, sweepConcurrency: config.sweepConcurrency, paused: schedule?.paused ?? null, firstPage: await page({ sweep, afterId: 0, pageSize }) };
@@ -90,6 +92,11 @@ export function sweepActivities({ sql, client, config }: ActivityDeps) {
     /** Cuts one child's range into batches of up to 100 due wallets. */
     async planBatches({ sweep, fromId, toId }: SweepRange): Promise<IdRange[]> {
       return dueRanges(sql, { tier: sweep.tier, cutoff: sweep.cutoff, size: MAX_BATCH, within: { fromId, toId } });
+    },
+
+    /** What these batches wrote, when recorded (after a checkBatches activity gave up: the batches it did write count done). */
+    async recordedBatches(batchKeys: string[]): Promise<(CheckBatchResult | null)[]> {
+      return (await recordedBatches(sql, batchKeys)).map((r) => r && asChecked(r, mints.length));
     },
 
     /** One info line per finished sweep, and its failed batches counted in the metrics. */

@@ -21,10 +21,16 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/**
+ * Extra node flags for the children, from BENCH_CHILD_NODE_FLAGS (space-separated): e.g.
+ * `--cpu-prof --cpu-prof-dir=bench-out/prof` to profile the tracker's worker process.
+ */
+const childNodeFlags = (process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
 export function forkChild<In, Out extends { type: string }>(script: string, env: Record<string, string>, logFile: string): Child<In, Out> {
   const fd = openSync(logFile, 'w');
   const child = fork(join(__dirname, script), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...childNodeFlags],
     env: { ...process.env, ...env },
     stdio: ['ignore', fd, fd, 'ipc'],
   });

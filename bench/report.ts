@@ -6,7 +6,7 @@ import { TIERS, type Tier } from '../src/tiers';
 import type { BenchParams } from './args';
 import type { FreshnessStats, Percentile } from './freshness';
 import type { ImportReport } from './import-run';
-import type { RunReport, TokenFigures } from './results';
+import { cpuMsPer100Wallets, type RunReport, type TokenFigures } from './results';
 import type { SegmentationPlan, SegmentationRunReport } from './segmentation-run';
 
 export interface Machine {
@@ -86,6 +86,7 @@ export function evaluateTargets(params: BenchParams, runs: RunReport[], imported
           ? 'no sweep completed in the steady state'
           : `${sweeps.length} sweeps: ${rows} rows written vs a bound of ${bound} (${worst} over the bound); per wallet checked ${ratio(rows, sweeps.reduce((a, x) => a + x.walletsChecked, 0))} vs v2-plan's 2`,
     });
+    targets.push(...efficiencyTargets(params, tracker));
     targets.push({
       target: 'worker peak memory under 512 MB at 1,000,000 wallets',
       status: params.wallets < 1_000_000 ? 'not measured' : tracker.worker.hwmMb < 512 ? 'met' : 'not met',
@@ -145,6 +146,44 @@ function tokenTargets(params: BenchParams, run: RunReport, t: TokenFigures): Tar
       target: 'tokens: worker peak memory reported',
       status: 'met',
       detail: `peak RSS ${run.worker.hwmMb} MB at N = ${params.wallets} with ${t.mints} mints`,
+    },
+  ];
+}
+
+/** Issue 17's targets: CPU per wallet checked, the budget used, the worker's memory, the million-wallet sweep. */
+function efficiencyTargets(params: BenchParams, tracker: RunReport): Target[] {
+  const s = tracker.sweep;
+  const cpu = cpuMsPer100Wallets(s);
+  const gma = sumOutcomes(s.rpc.byMethod.getMultipleAccounts);
+  const http429 = s.rpc.httpOutcomes.http_429 ?? 0;
+  const expected = Math.ceil(params.wallets / 100);
+  const budget = (rps: number, share: number): Target => {
+    const applies = params.wallets === 100_000 && params.rps === rps;
+    const ok = s.completed && (s.efficiency ?? 0) >= share && http429 === 0 && s.rpc.httpRequests === expected;
+    return {
+      target: `issue 17: ≥ ${share * 100} % of the ceiling in the full sweep at 100,000 wallets and ${rps} requests/s, 0 × 429, exactly ${num(expected)} requests`,
+      status: !applies ? 'not measured' : ok ? 'met' : 'not met',
+      detail: `${s.efficiency === null ? 'no limit' : pct(s.efficiency)} (${num(s.seconds, 1)} s), ${num(http429)} × 429, ${num(s.rpc.httpRequests)} requests (${num(gma)} getMultipleAccounts) at N = ${num(params.wallets)}, ${params.rps || 'no'} requests/s${applies ? '' : ` (needs --wallets 100000 --rps ${rps})`}`,
+    };
+  };
+  const million = params.wallets >= 1_000_000 && params.rps === 0 && params.latencyMs <= 5;
+  return [
+    {
+      target: 'issue 17: CPU of worker + Temporal + Postgres ≤ 8 ms per 100 wallets checked in the full sweep',
+      status: cpu === null || !s.completed ? 'not measured' : cpu <= 8 ? 'met' : 'not met',
+      detail: `${cpu === null ? '–' : `${num(cpu, 1)} ms`}: worker ${num(s.cpuSeconds, 1)} s + Temporal ${s.otherCpuSeconds.temporal === null ? '–' : num(s.otherCpuSeconds.temporal, 1)} s + Postgres ${num(s.otherCpuSeconds.postgres, 1)} s for ${num(s.walletsChecked)} wallets`,
+    },
+    budget(50, 0.98),
+    budget(200, 0.95),
+    {
+      target: 'issue 17: worker peak memory ≤ 256 MB at 1,000,000 wallets (and ≤ 10 % above the 100,000-wallet figure: compare two reports)',
+      status: params.wallets < 1_000_000 ? 'not measured' : tracker.worker.hwmMb <= 256 ? 'met' : 'not met',
+      detail: `peak RSS ${num(tracker.worker.hwmMb)} MB at N = ${num(params.wallets)}`,
+    },
+    {
+      target: 'issue 17: 1,000,000-wallet full sweep ≤ 60 s with no rate limit and 5 ms latency',
+      status: !million ? 'not measured' : s.completed && s.seconds <= 60 ? 'met' : 'not met',
+      detail: `${num(s.seconds, 1)} s for ${num(params.wallets)} wallets${million ? '' : ' (needs --wallets 1000000 --rps 0 --latency-ms 5)'}`,
     },
   ];
 }
@@ -235,6 +274,7 @@ export function table(report: Report): string[][] {
     ['WAL per sweep', ...x((r) => `${mb(r.sweep.walBytesPerSweep)}${dagger(r)}`)],
     ['worker CPU during the sweep', ...x((r) => `${num(r.sweep.cpuSeconds, 1)} s`)],
     ['other CPU: bench+simulator / Postgres / Temporal', ...x((r) => otherCpu(r.sweep.otherCpuSeconds))],
+    ['CPU of worker + Temporal + Postgres per 100 wallets checked in the full sweep', ...x((r) => cpuPer100(r))],
     [`**steady state**`, ...runs.map(() => '')],
     ['period', ...x((r) => `${num(r.steady.seconds, 0)} s`)],
     ['RPC requests (by method)', ...x((r) => methods(r.steady.rpc.byMethod))],
@@ -345,6 +385,11 @@ function delivery(r: RunReport): string {
   if (!d) return '–';
   const sec = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)} s`);
   return `${sec(d.p50Seconds)} / ${sec(d.p99Seconds)} / ${sec(d.maxSeconds)} (${num(d.changesDelivered)})`;
+}
+
+function cpuPer100(r: RunReport): string {
+  const ms = cpuMsPer100Wallets(r.sweep);
+  return ms === null ? '–' : `${num(ms, 1)} ms`;
 }
 
 function otherCpu(o: RunReport['sweep']['otherCpuSeconds']): string {

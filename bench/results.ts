@@ -189,6 +189,16 @@ export function steadyFigures(
   };
 }
 
+/**
+ * Milliseconds of CPU of the work's own processes (the worker, Postgres, Temporal; not the
+ * benchmark and its simulator) per 100 wallets checked in the full sweep; null before a check.
+ */
+export function cpuMsPer100Wallets(sweep: Pick<SweepFigures, 'walletsChecked' | 'cpuSeconds' | 'otherCpuSeconds'>): number | null {
+  if (sweep.walletsChecked === 0) return null;
+  const cpu = sweep.cpuSeconds + sweep.otherCpuSeconds.postgres + (sweep.otherCpuSeconds.temporal ?? 0);
+  return round((cpu * 1000 * MAX_BATCH) / sweep.walletsChecked, 1);
+}
+
 export function round(x: number, digits = 0): number {
   if (!Number.isFinite(x)) return x;
   const f = 10 ** digits;

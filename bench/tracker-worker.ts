@@ -26,6 +26,15 @@ async function main(): Promise<void> {
   process.on('message', (message: { type?: string }) => {
     if (message.type === 'stop') stop();
   });
+  // BENCH_MEMORY_LOG_MS: where the worker's memory goes (V8 heap, off-heap buffers, the rest), in its log.
+  const memoryLogMs = Number(process.env.BENCH_MEMORY_LOG_MS ?? 0);
+  if (memoryLogMs > 0) {
+    const mb = (bytes: number): number => Math.round(bytes / 1e5) / 10;
+    setInterval(() => {
+      const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+      console.log(JSON.stringify({ msg: 'bench memory (MB)', rss: mb(rss), heapTotal: mb(heapTotal), heapUsed: mb(heapUsed), external: mb(external), arrayBuffers: mb(arrayBuffers) }));
+    }, memoryLogMs).unref();
+  }
   const running = workers.run();
   process.send?.({ type: 'ready' });
   try {

@@ -24,8 +24,10 @@ export interface Config {
   sweepConcurrency: number;
   /** getMultipleAccounts batches (of up to 100 wallets) per child workflow. */
   batchesPerChild: number;
-  /** Batches each child keeps in flight at once; a sweep has up to sweepConcurrency × batchWindow. */
+  /** RPC activities each child keeps in flight at once; a sweep has up to sweepConcurrency × batchWindow. */
   batchWindow: number;
+  /** Batches one RPC activity checks, one after another (each written on its own); the Temporal overhead is per activity. */
+  batchesPerActivity: number;
   /** How long one batch may keep retrying before its sweep counts it failed; null: the tier's interval, at least BATCH_TIMEOUT_MIN_MS. */
   batchTimeoutMs: number | null;
   metricsPort: number | null;
@@ -80,6 +82,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Bounds one RPC activity's calls (its start-to-close covers them all, each up to MAX_CALL_DELAY_MS late). */
+export const MAX_BATCHES_PER_ACTIVITY = 20;
+
 export const DEFAULTS = {
   TEMPORAL_ADDRESS: 'localhost:7233',
   TEMPORAL_NAMESPACE: 'default',
@@ -95,6 +100,7 @@ export const DEFAULTS = {
   SWEEP_CONCURRENCY: '8',
   BATCHES_PER_CHILD: '20',
   BATCH_WINDOW: '4',
+  BATCHES_PER_ACTIVITY: '10',
   LOG_LEVEL: 'info',
   SEGMENTATION: 'on',
   RETIER_INTERVAL: '10m',
@@ -222,6 +228,7 @@ export function loadConfig(env: Env = process.env): Config {
     sweepConcurrency: r.number('SWEEP_CONCURRENCY', DEFAULTS.SWEEP_CONCURRENCY, { min: 1, max: 256, integer: true }),
     batchesPerChild: r.number('BATCHES_PER_CHILD', DEFAULTS.BATCHES_PER_CHILD, { min: 1, max: 100, integer: true }),
     batchWindow: r.number('BATCH_WINDOW', DEFAULTS.BATCH_WINDOW, { min: 1, max: 100, integer: true }),
+    batchesPerActivity: r.number('BATCHES_PER_ACTIVITY', DEFAULTS.BATCHES_PER_ACTIVITY, { min: 1, max: MAX_BATCHES_PER_ACTIVITY, integer: true }),
     batchTimeoutMs: r.raw('BATCH_TIMEOUT') === undefined ? null : r.duration('BATCH_TIMEOUT', '1m', 1_000),
     metricsPort:
       metricsPortText === undefined ? null : r.number('METRICS_PORT', '9464', { min: 1, max: 65_535, integer: true }),

@@ -143,10 +143,11 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
     activities: createRpcActivities(deps),
     interceptors,
     // Enforced by the Temporal server for the whole queue, so the budget holds across any number
-    // of workers. Each RPC activity attempt makes at most one call per 100 accounts of its batch
-    // (a full batch: 1 + tracked mints), so attempts start at RPC_MAX_RPS over that. The server's
-    // limiter is a token bucket: a sustained rate with bursts of one second's worth after idle.
-    maxTaskQueueActivitiesPerSecond: config.rpcMaxRps / callsFor(MAX_BATCH, mints.length),
+    // of workers. Each RPC activity attempt makes at most one call per 100 accounts of each of its
+    // batches (a full batch: 1 + tracked mints; BATCHES_PER_ACTIVITY batches), so attempts start
+    // at RPC_MAX_RPS over that. The server's limiter is a token bucket: a sustained rate with
+    // bursts of one second's worth after idle.
+    maxTaskQueueActivitiesPerSecond: config.rpcMaxRps / (config.batchesPerActivity * callsFor(MAX_BATCH, mints.length)),
   });
   const shutdown = () => {
     for (const worker of [main, rpc]) if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -33,10 +33,11 @@ describe('RPC budget split', () => {
 });
 
 describe('an RPC attempt\'s start-to-close timeout', () => {
-  it('is a minute for SOL only, and grows with the calls tracked mints add, each allowed its turn and RPC_TIMEOUT', () => {
-    expect(attemptTimeoutMs(10_000, 0)).toBe(60_000);
-    expect(attemptTimeoutMs(10_000, 2)).toBe(3 * 12_000 + 30_000);
-    expect(attemptTimeoutMs(10_000, 9)).toBe(10 * 12_000 + 30_000);
-    expect(attemptTimeoutMs(1_000, 9)).toBe(60_000);
+  it('is a minute for little work, and grows with the calls mints and batches per activity add, each allowed its turn and RPC_TIMEOUT', () => {
+    expect(attemptTimeoutMs(10_000, 0, 1)).toBe(60_000);
+    expect(attemptTimeoutMs(10_000, 2, 1)).toBe(3 * 12_000 + 30_000);
+    expect(attemptTimeoutMs(10_000, 0, 10)).toBe(10 * 12_000 + 30_000);
+    expect(attemptTimeoutMs(10_000, 2, 10)).toBe(30 * 12_000 + 30_000);
+    expect(attemptTimeoutMs(1_000, 2, 1)).toBe(60_000);
   });
 });

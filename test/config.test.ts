@@ -79,6 +79,7 @@ describe('configuration', () => {
     ['SWEEP_CONCURRENCY', '1.5', "SWEEP_CONCURRENCY: expected an integer from 1 to 256, got '1.5'"],
     ['BATCHES_PER_CHILD', '1000', "BATCHES_PER_CHILD: expected an integer from 1 to 100, got '1000'"],
     ['BATCH_WINDOW', '0', "BATCH_WINDOW: expected an integer from 1 to 100, got '0'"],
+    ['BATCHES_PER_ACTIVITY', '21', "BATCHES_PER_ACTIVITY: expected an integer from 1 to 20, got '21'"],
     ['BATCH_TIMEOUT', '500ms', "BATCH_TIMEOUT: expected a duration like 30s, 5m or 1h (at least 1s), got '500ms'"],
     ['METRICS_PORT', '70000', "METRICS_PORT: expected an integer from 1 to 65535, got '70000'"],
     ['LOG_LEVEL', 'loud', "LOG_LEVEL: expected one of debug, info, warn, error, got 'loud'"],

@@ -98,8 +98,9 @@ describe('tiers sharing the RPC budget', () => {
     engine = await startEngine({
       simulator: { wallets: 6_200, seed: 13, knobs: { latencyMs: 5, jitterMs: 2 } },
       // 20 low batches waiting on a budget of 10 requests/s: first come, first served, a high
-      // batch would wait two seconds behind them.
-      env: { RPC_MAX_RPS: '10', SWEEP_CONCURRENCY: '2', BATCHES_PER_CHILD: '15', BATCH_WINDOW: '10' },
+      // batch would wait two seconds behind them. One batch per activity, so that the order of
+      // the batches is the order of the tasks Temporal handed out.
+      env: { RPC_MAX_RPS: '10', SWEEP_CONCURRENCY: '2', BATCHES_PER_CHILD: '15', BATCH_WINDOW: '10', BATCHES_PER_ACTIVITY: '1' },
     });
     const e = engine;
     await addWallets(e.sql, e.sim.world.addresses(0, 6_000) as Address[], 'low');
@@ -113,7 +114,7 @@ describe('tiers sharing the RPC budget', () => {
 
     // When the high batches were queued (from the child's history) and when they started (read_at).
     const history = await e.client.workflow.getHandle(batchWorkflowId(high.sweepId, 0)).fetchHistory();
-    const queued = history.events!.filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'checkBatch').map((ev) => tsToDate(ev.eventTime!));
+    const queued = history.events!.filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'checkBatches').map((ev) => tsToDate(ev.eventTime!));
     expect(queued).toHaveLength(2);
     const [order] = await e.sql<{ overtook: bigint; after: bigint }[]>`
       WITH high AS (SELECT max(read_at) AS started FROM batch_checks WHERE tier = 'high')

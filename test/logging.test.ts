@@ -107,7 +107,7 @@ describe('a real sweep\'s logs', () => {
         level: 'debug',
         source: 'temporal',
         sdkComponent: 'activity',
-        activityType: 'checkBatch',
+        activityType: 'checkBatches',
         workflowType: 'batchWorkflow',
         workflowId: expect.stringMatching(/^balance-batch-high-/),
         workflowRunId: expect.any(String),
@@ -119,7 +119,7 @@ describe('a real sweep\'s logs', () => {
     }
     // The SDK's lines: workflows and failed attempts (the simulator answers 30% with 5xx).
     expect(entries.some((e) => e.msg === 'Workflow started' && e.workflowId === 'balance-tier-high' && e.workflowType === 'tierWorkflow')).toBe(true);
-    const failed = entries.filter((e) => e.msg === 'Activity failed' && e.activityType === 'checkBatch');
+    const failed = entries.filter((e) => e.msg === 'Activity failed' && e.activityType === 'checkBatches');
     expect(failed.length).toBeGreaterThan(0);
     for (const e of failed) expect(e).toMatchObject({ level: 'warn', workflowId: expect.any(String), activityId: expect.any(String) });
 

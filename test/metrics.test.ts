@@ -278,7 +278,7 @@ describe('the worker process with METRICS_PORT', () => {
       await addWallets(engine.sql, engine.sim.world.addresses(0, 10) as Address[], 'high');
       engine.sim.setKnobs({ errorRate: 1 });
       await requestTierSweep(engine.client, engine.config, 'high', 'dashboard metrics');
-      await until('a failed checkBatch attempt', async () => /^temporal_activity_execution_failed_total\{.*activity_type="checkBatch"/m.test(await scrapeText()));
+      await until('a failed checkBatches attempt', async () => /^temporal_activity_execution_failed_total\{.*activity_type="checkBatches"/m.test(await scrapeText()));
       engine.sim.setKnobs({ errorRate: 0 });
       await engine.waitForSweeps('high', 1);
       await until('a finished batch child', async () => /^temporal_workflow_endtoend_latency_bucket\{.*workflow_type="batchWorkflow"/m.test(await scrapeText()));

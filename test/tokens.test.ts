@@ -56,7 +56,8 @@ describe('token balances', () => {
   beforeAll(async () => {
     engine = await startEngine({
       simulator: { wallets: WALLETS, seed: 'tokens-e2e', mints: MINTS, missingFraction: 0.1 },
-      env: { TIER_HIGH_INTERVAL: '1s', TRACKED_MINTS: MINTS.map((m) => m.address).join(','), BATCHES_PER_CHILD: '2' },
+      // BATCH_TIMEOUT above the attempts' start-to-close timeout, which Temporal caps at it.
+      env: { TIER_HIGH_INTERVAL: '1s', TRACKED_MINTS: MINTS.map((m) => m.address).join(','), BATCHES_PER_CHILD: '2', BATCH_TIMEOUT: '10m' },
     });
     wallets = engine.sim.world.addresses(0, WALLETS);
     // An exact amount above 2^53 in the Token-2022 ATA of the first wallet.
@@ -82,12 +83,13 @@ describe('token balances', () => {
     const calls = Math.ceil((WALLETS * 3) / 100);
     expect(progress.lastSweep).toMatchObject({ due: WALLETS, walletsChecked: WALLETS, batchesFailed: 0, rpcCalls: calls });
     expect(engine.sim.stats().methods).toEqual({ getMultipleAccounts: { ok: calls } });
-    // Each attempt makes 3 calls, each allowed its turn and RPC_TIMEOUT (10 s): more than a minute.
+    // Each batch makes 3 calls, each allowed its turn and RPC_TIMEOUT (10 s): the attempt's timeout grows with them.
     const history = await engine.client.workflow.getHandle(batchWorkflowId(progress.lastSweep!.sweepId, 0)).fetchHistory();
-    const scheduled = history.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkBatch' ? [e.activityTaskScheduledEventAttributes] : []));
+    const scheduled = history.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkBatches' ? [e.activityTaskScheduledEventAttributes] : []));
     expect(scheduled.length).toBeGreaterThan(0);
-    expect(scheduled.map((a) => Number(a.startToCloseTimeout!.seconds))).toEqual(scheduled.map(() => attemptTimeoutMs(10_000, 2) / 1000));
-    expect(attemptTimeoutMs(10_000, 2)).toBe(66_000);
+    const timeoutMs = attemptTimeoutMs(10_000, 2, engine.config.batchesPerActivity);
+    expect(timeoutMs).toBeGreaterThan(attemptTimeoutMs(10_000, 0, engine.config.batchesPerActivity));
+    expect(scheduled.map((a) => Number(a.startToCloseTimeout!.seconds))).toEqual(scheduled.map(() => timeoutMs / 1000));
 
     const rows = await tokenRows(engine);
     expect(rows).toHaveLength(WALLETS * MINTS.length);

@@ -2,8 +2,10 @@
 // each checked by one activity on the rate-limited RPC task queue.
 
 import { RetryState } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
 import type { MainActivities, RpcActivities } from '../activities';
+import type { BatchSpan, CheckBatchResult } from '../activities/check-batch';
+import type { IdRange } from '../src/db/checks';
 import { TIER_PRIORITY } from '../src/tiers';
 import { addTally, type BatchProgress, batchProgressQuery, emptyTally, type SweepRange } from './definitions';
 import { inWindow } from './window';
@@ -18,6 +20,13 @@ const { planBatches } = proxyActivities<MainActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+/**
+ * Children from before it scheduled one checkBatch per batch; patched() makes them replay as
+ * they ran (README, "Changing workflow code"). Remove the old path with deprecatePatch once none
+ * can still run.
+ */
+export const BATCHES_PER_ACTIVITY_PATCH = 'several-batches-per-activity';
+
 /** Why a batch failed, in one line: the last attempt's error, and whether BATCH_TIMEOUT ended its retries. */
 function batchFailure(error: ActivityFailure): string {
   const { cause } = error;
@@ -27,18 +36,24 @@ function batchFailure(error: ActivityFailure): string {
 }
 
 export async function batchWorkflow({ sweep, childIndex, fromId, toId }: BatchWorkflowInput): Promise<BatchProgress> {
-  const { checkBatch } = proxyActivities<RpcActivities>({
+  const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' };
+  const rpcOptions = {
     taskQueue: sweep.rpcTaskQueue,
     // Ahead of lower tiers' batches waiting on the shared rate limit (and their retries too).
     priority: { priorityKey: TIER_PRIORITY[sweep.tier] },
-    startToCloseTimeout: sweep.attemptTimeoutMs ?? '1 minute',
     // An RPC outage is waited out with capped backoff for up to BATCH_TIMEOUT; past it the batch
     // counts failed, its wallets stay due and the next sweep tries them again, so no batch holds
     // its sweep open for good. A request that can never succeed fails fast (RpcRejected is
     // raised as non-retryable).
     scheduleToCloseTimeout: sweep.batchTimeoutMs,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
-  });
+    retry,
+  };
+  const { checkBatch } = proxyActivities<RpcActivities>({ ...rpcOptions, startToCloseTimeout: '1 minute' });
+  // Room for each call of the group's batches to wait for its turn and time out (src/rpc/attempt.ts;
+  // absent in sweeps planned before it existed): the heartbeat timeout, not this, is what notices
+  // a dead worker.
+  const { checkBatches } = proxyActivities<RpcActivities>({ ...rpcOptions, startToCloseTimeout: sweep.attemptTimeoutMs ?? '5 minutes', heartbeatTimeout: '30s' });
+  const { recordedBatches } = proxyActivities<MainActivities>({ startToCloseTimeout: '1 minute', retry });
   const progress: BatchProgress = {
     tier: sweep.tier,
     sweepId: sweep.sweepId,
@@ -50,24 +65,50 @@ export async function batchWorkflow({ sweep, childIndex, fromId, toId }: BatchWo
   };
   setHandler(batchProgressQuery, () => progress);
 
+  const done = (result: CheckBatchResult): void =>
+    addTally(progress, {
+      batchesDone: 1,
+      batchesFailed: 0,
+      walletsChecked: result.wallets,
+      walletsChanged: result.changed,
+      walletsSetAside: result.setAside,
+      staleReads: result.stale,
+      rpcCalls: result.rpcCalls,
+    });
+  const failed = (range: { fromId: number; toId: number }, why: string): void => {
+    progress.batchesFailed++;
+    if (progress.failures.length < 10) progress.failures.push(`ids ${range.fromId}-${range.toId}: ${why}`);
+  };
+
   const batches = await planBatches({ sweep, fromId, toId });
   progress.batchesTotal = batches.length;
-  await inWindow(batches, sweep.batchWindow, async (range, index) => {
+  const spans = batches.map(({ fromId: from, toId: to }: IdRange, index): BatchSpan => ({ fromId: from, toId: to, batchKey: `${sweep.sweepId}/${childIndex}/${index}` }));
+  if (!patched(BATCHES_PER_ACTIVITY_PATCH)) {
+    await inWindow(spans, sweep.batchWindow, async (span) => {
+      try {
+        done(await checkBatch({ sweep, ...span }));
+      } catch (error) {
+        if (!(error instanceof ActivityFailure)) throw error;
+        failed(span, batchFailure(error));
+      }
+    });
+    return progress;
+  }
+  const perActivity = sweep.batchesPerActivity ?? 1;
+  const groups = Array.from({ length: Math.ceil(spans.length / perActivity) }, (_, i) => spans.slice(i * perActivity, (i + 1) * perActivity));
+  await inWindow(groups, sweep.batchWindow, async (group) => {
     try {
-      const result = await checkBatch({ sweep, fromId: range.fromId, toId: range.toId, batchKey: `${sweep.sweepId}/${childIndex}/${index}` });
-      addTally(progress, {
-        batchesDone: 1,
-        batchesFailed: 0,
-        walletsChecked: result.wallets,
-        walletsChanged: result.changed,
-        walletsSetAside: result.setAside,
-        staleReads: result.stale,
-        rpcCalls: result.rpcCalls,
-      });
+      const outcomes = await checkBatches({ sweep, batches: group });
+      outcomes.forEach((outcome, i) => ('failed' in outcome ? failed(group[i]!, outcome.failed) : done(outcome)));
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
-      progress.batchesFailed++;
-      if (progress.failures.length < 10) progress.failures.push(`ids ${range.fromId}-${range.toId}: ${batchFailure(error)}`);
+      // The attempts may have written some of the group's batches before giving up: those count done.
+      const written = await recordedBatches(group.map((b) => b.batchKey));
+      group.forEach((span, i) => {
+        const result = written[i];
+        if (result) done(result);
+        else failed(span, batchFailure(error));
+      });
     }
   });
   return progress;

@@ -29,10 +29,12 @@ export interface SweepContext {
   /** When the sweep was planned: its batches record it. */
   plannedAt: string;
   /**
-   * Batches in flight at once per child (BATCH_WINDOW); the task-queue rate limit does the
+   * RPC activities in flight at once per child (BATCH_WINDOW); the task-queue rate limit does the
    * pacing, the window only keeps enough attempts waiting on it.
    */
   batchWindow: number;
+  /** Batches per RPC activity (BATCHES_PER_ACTIVITY); missing in contexts planned before it: 1. */
+  batchesPerActivity?: number;
   /** How long one batch may keep retrying before it counts failed (BATCH_TIMEOUT). */
   batchTimeoutMs: number;
   /**

@@ -68,7 +68,7 @@ read failed or timed out, or Postgres or Temporal cannot be reached.`,
     try {
       await Promise.all(
         ranges(wallets).map(async (range, index) => {
-          const sweep: SweepContext = { tier: range.tier, sweepId: checkId, cutoff, plannedAt: cutoff, batchWindow: 1, batchTimeoutMs: RESULT_TIMEOUT_MS, attemptTimeoutMs: attemptTimeoutMs(config.rpcTimeoutMs, config.trackedMints.length), rpcTaskQueue: config.temporal.rpcTaskQueue };
+          const sweep: SweepContext = { tier: range.tier, sweepId: checkId, cutoff, plannedAt: cutoff, batchWindow: 1, batchesPerActivity: config.batchesPerActivity, batchTimeoutMs: RESULT_TIMEOUT_MS, attemptTimeoutMs: attemptTimeoutMs(config.rpcTimeoutMs, config.trackedMints.length, config.batchesPerActivity), rpcTaskQueue: config.temporal.rpcTaskQueue };
           const input: BatchWorkflowInput = { sweep, childIndex: index, fromId: range.fromId, toId: range.toId };
           const handle = await client.workflow.start('batchWorkflow', {
             workflowId: `balance-${checkId}-${range.tier}-${range.fromId}`,

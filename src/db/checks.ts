@@ -319,6 +319,14 @@ export async function recordedBatch(sql: Sql, batchKey: string): Promise<{ walle
   return row ?? null;
 }
 
+/** What the batches recorded under these keys wrote, in the keys' order (null: not recorded). */
+export async function recordedBatches(sql: Sql, batchKeys: string[]): Promise<({ wallets: number; changed: number; slot: bigint } | null)[]> {
+  const rows = await sql<{ batchKey: string; wallets: number; changed: number; slot: bigint }[]>`
+    SELECT batch_key, wallets, changed, slot FROM batch_checks WHERE batch_key = ANY(${batchKeys}::text[])`;
+  const byKey = new Map(rows.map(({ batchKey, ...row }) => [batchKey, row]));
+  return batchKeys.map((key) => byKey.get(key) ?? null);
+}
+
 /** Sets aside wallets the RPC can never accept, with the reason, so no sweep retries them forever. */
 export async function setAsideInvalid(sql: Sql, wallets: { id: WalletId; reason: string }[]): Promise<void> {
   if (wallets.length === 0) return;

@@ -1,6 +1,6 @@
-// How long one attempt of a batch's RPC activity may take: each of its calls may wait for its
-// turn and then for the RPC, so the attempt's start-to-close timeout grows with the calls it
-// makes (1 + tracked mints for a full batch).
+// How long one attempt of a batch group's RPC activity may take: each of its calls may wait for
+// its turn and then for the RPC, so the attempt's start-to-close timeout grows with the calls it
+// makes (1 + tracked mints per full batch, BATCHES_PER_ACTIVITY batches).
 
 import { MAX_BATCH } from '../db/checks';
 import { callsFor } from '../tokens';
@@ -16,10 +16,10 @@ import { callsFor } from '../tokens';
  */
 export const MAX_CALL_DELAY_MS = 2_000;
 
-/** Reading the batch's wallets and writing its results, with room for a busy database. */
+/** Reading the batches' wallets and writing their results, with room for a busy database. */
 const ATTEMPT_IO_MS = 30_000;
 
 /** An attempt's start-to-close timeout: never under a minute, and room for every call to wait its turn and time out. */
-export function attemptTimeoutMs(rpcTimeoutMs: number, mints: number): number {
-  return Math.max(60_000, callsFor(MAX_BATCH, mints) * (rpcTimeoutMs + MAX_CALL_DELAY_MS) + ATTEMPT_IO_MS);
+export function attemptTimeoutMs(rpcTimeoutMs: number, mints: number, batches: number): number {
+  return Math.max(60_000, batches * callsFor(MAX_BATCH, mints) * (rpcTimeoutMs + MAX_CALL_DELAY_MS) + ATTEMPT_IO_MS);
 }

@@ -2,8 +2,8 @@
 // sweep of 20,000 wallets: the sweep completes and the promises hold.
 //   1. the only worker is killed; a new one is started;
 //   2. two workers run; one is killed, the other finishes alone.
-// A killed worker's in-flight activities come back after their start-to-close timeout
-// (1 minute), so each sweep takes a minute or two here. Each test has an engine and workers of
+// A killed worker's in-flight activities come back after their heartbeat timeout
+// (30 s), so each sweep takes a minute or two here. Each test has an engine and workers of
 // its own; the second sweeps once with both workers before the kill, so that its promises
 // hold across two sweeps.
 

@@ -89,6 +89,14 @@ describe('replaying recorded histories', () => {
     const outcomes = await replay(unguarded, before);
     expect(outcomes['pre-tick-local-activity/tick.json']).toMatch(/^DeterminismViolationError: .*Nondeterminism error/);
   });
+
+  it('a batch child recorded before several batches per activity replays on the patched code (one checkBatch per batch)', async () => {
+    const before = (file: string) => file.startsWith('pre-batches-per-activity/');
+    expect(await replay(current, before)).toEqual({ 'pre-batches-per-activity/batch.json': null });
+    const activities = (file: string) => read(file).events.flatMap((e) => ((e as { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }).activityTaskScheduledEventAttributes?.activityType.name ?? []));
+    expect(new Set(activities('pre-batches-per-activity/batch.json'))).toEqual(new Set(['planBatches', 'checkBatch']));
+    expect(new Set(activities('batch.json'))).toEqual(new Set(['planBatches', 'checkBatches']));
+  });
 });
 
 const silent = { log: () => {}, trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

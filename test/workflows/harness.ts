@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { temporal } from '@temporalio/proto';
+import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { MainActivities, RpcActivities } from '../../activities';
@@ -42,6 +43,8 @@ export interface FakeTierOptions {
   childSize?: number;
   sweepConcurrency?: number;
   batchWindow?: number;
+  /** BATCHES_PER_ACTIVITY (default 1). */
+  batchesPerActivity?: number;
   batchTimeoutMs?: number;
   intervalMs?: number;
 }
@@ -51,6 +54,8 @@ export class FakeTier {
   readonly summaries: SweepSummary[] = [];
   readonly moves: { addresses: string[]; tier: Tier }[] = [];
   readonly calls: Record<string, number> = {};
+  /** What checkBatch returned per batch key: what recordedBatches reports as written. */
+  readonly written = new Map<string, CheckBatchResult>();
   wallets: number;
   childSize: number;
   /** Per child range: the batches planBatches returns (default: batches of 100 over the range). */
@@ -91,6 +96,7 @@ export class FakeTier {
             cutoff: new Date(Date.now() - 30_000).toISOString(),
             plannedAt: new Date().toISOString(),
             batchWindow: this.options.batchWindow ?? 4,
+            batchesPerActivity: this.options.batchesPerActivity ?? 1,
             batchTimeoutMs: this.options.batchTimeoutMs ?? 60_000,
             rpcTaskQueue: this.taskQueue,
           },
@@ -111,6 +117,33 @@ export class FakeTier {
       checkBatch: async (input) => {
         this.count('checkBatch');
         return this.checkBatch(input);
+      },
+      // As the real one: each batch checked on its own, once written not checked again.
+      checkBatches: async ({ batches }) => {
+        this.count('checkBatches');
+        const outcomes = [];
+        for (const batch of batches) {
+          let result = this.written.get(batch.batchKey);
+          if (!result) {
+            this.count('checkBatch');
+            try {
+              result = await this.checkBatch(batch);
+            } catch (error) {
+              if (error instanceof ApplicationFailure && error.nonRetryable) {
+                outcomes.push({ failed: `${error.type}: ${error.message}` });
+                continue;
+              }
+              throw error;
+            }
+            this.written.set(batch.batchKey, result);
+          }
+          outcomes.push(result);
+        }
+        return outcomes;
+      },
+      recordedBatches: async (keys) => {
+        this.count('recordedBatches');
+        return keys.map((key) => this.written.get(key) ?? null);
       },
       readSchedule: async () => {
         this.count('readSchedule');

@@ -288,3 +288,34 @@ describe('a batch whose error never clears', () => {
     });
   });
 });
+
+describe('several batches per activity (BATCHES_PER_ACTIVITY)', () => {
+  it('groups a child\'s batches, reports each on its own, and counts what a group that gave up had written', async () => {
+    // 2 children of 700 wallets: 7 batches each, in activities of 3, 3 and 1.
+    const fake = new FakeTier({ wallets: 1_400, childSize: 700, batchesPerActivity: 3, batchTimeoutMs: 4_000 });
+    fake.checkBatch = async ({ fromId, toId }) => {
+      // In each child: its second batch can never succeed, its fifth keeps failing after the fourth was written.
+      if (fromId % 700 === 101) throw ApplicationFailure.nonRetryable('RPC rejected the request', 'RpcRejected');
+      if (fromId % 700 === 401) throw ApplicationFailure.retryable('RPC server error (HTTP 503)', 'RpcUnavailable');
+      return checked(toId - fromId + 1);
+    };
+    const worker = await fake.worker(h);
+    await worker.runUntil(async () => {
+      const handle = await fake.start(h);
+      await handle.signal(requestSweepSignal, { reason: 'grouped' });
+      const { lastSweep } = await waitForProgress(h, handle.workflowId, (p) => p.totals.sweeps === 1);
+      // Per child: batch 2 rejected; batches 5 and 6 lost with their group (the group's attempts
+      // never got past 5); batch 4 of that group was written and counts done.
+      expect(lastSweep).toMatchObject({ batchesTotal: 14, batchesDone: 8, batchesFailed: 6, walletsChecked: 800 });
+      expect(fake.calls.checkBatches).toBeGreaterThan(6);
+      expect(fake.calls.recordedBatches).toBe(2);
+      const child: BatchProgress = await h.env.client.workflow.getHandle(batchWorkflowId(lastSweep!.sweepId, 0)).result();
+      expect(child.failures).toEqual([
+        'ids 101-200: RpcRejected: RPC rejected the request',
+        expect.stringMatching(/^ids 401-500: gave up after retrying for BATCH_TIMEOUT; last error RpcUnavailable/),
+        expect.stringMatching(/^ids 501-600: gave up after retrying for BATCH_TIMEOUT; last error RpcUnavailable/),
+      ]);
+      await handle.terminate();
+    });
+  });
+});
