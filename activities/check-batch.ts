@@ -9,7 +9,6 @@ import { readBatch, recordedBatch, setAsideInvalid, writeBatch } from '../src/db
 import { recordBatch } from '../src/metrics';
 import { type AccountBalance, MAX_ACCOUNTS_PER_CALL, RpcFailure } from '../src/rpc/balances';
 import { MAX_CALL_DELAY_MS } from '../src/rpc/attempt';
-import { createPacer } from '../src/rpc/pacer';
 import { TIER_PRIORITY } from '../src/tiers';
 import { callsFor, tokenObservation } from '../src/tokens';
 import type { SweepRange } from '../workflows/definitions';
@@ -46,10 +45,9 @@ export function toApplicationFailure(failure: RpcFailure): ApplicationFailure {
 
 const turnExpired = () =>
   // Not a fault, so no growing backoff: the attempt only queues again for a turn.
-  ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget', nextRetryDelay: TURN_RETRY_DELAY });
+  ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'no turn of the RPC budget came in time; retried through the queue', nextRetryDelay: TURN_RETRY_DELAY });
 
-export function checkBatchActivities({ sql, readBalances, config, mints, ataOf }: ActivityDeps) {
-  const pace = createPacer(config.rpcMaxRps);
+export function checkBatchActivities({ sql, readBalances, pace, mints, ataOf }: ActivityDeps) {
   return {
     async checkBatch({ sweep: { tier, cutoff, plannedAt }, fromId, toId, batchKey }: CheckBatchInput): Promise<CheckBatchResult> {
       const started = performance.now();
@@ -77,12 +75,10 @@ export function checkBatchActivities({ sql, readBalances, config, mints, ataOf }
       const accounts: { account: AccountBalance; slot: bigint }[] = [];
       let slot = minContextSlot ?? undefined;
       for (let offset = 0; offset < keys.length; offset += MAX_ACCOUNTS_PER_CALL) {
-        // The task-queue rate limit paces when attempts start, not when they call. An attempt held
-        // up before its first call (a frozen database, or an attempt Temporal already timed out)
-        // would call late, bunched with others: it gives its turn back and retries through the
-        // limiter. So does one whose turn in this process's pacer is too far away, for any call.
-        const held = offset === 0 ? performance.now() - started : 0;
-        if (held > MAX_CALL_DELAY_MS || !(await pace(MAX_CALL_DELAY_MS - held, TIER_PRIORITY[tier]))) throw turnExpired();
+        // Each call takes its turn of the shared budget just before it is made, so however late
+        // the attempt comes to it the budget holds. A turn that does not come within
+        // MAX_CALL_DELAY_MS gives the attempt back to Temporal's queue.
+        if (!(await pace(MAX_CALL_DELAY_MS, TIER_PRIORITY[tier]))) throw turnExpired();
         let read;
         try {
           // A node behind the newest read of these wallets, or behind this batch's earlier calls,

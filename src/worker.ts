@@ -1,5 +1,5 @@
 // The worker process: serves the workflows and main activities on one task queue, and the
-// RPC activities on their own queue whose task-queue rate limit is the RPC budget.
+// RPC activities on their own rate-limited queue, each RPC call paced by the shared budget.
 
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -16,7 +16,9 @@ import { type MetricsServer, startMetricsServer } from './metrics';
 import { configSecrets } from './redact';
 import { MAX_BATCH } from './db/checks';
 import { recordMints } from './db/tokens';
+import { reserveTurn } from './db/rpc-budget';
 import { createBalanceReader } from './rpc/balances';
+import { createPacer, sustainedRps, turnGapMs } from './rpc/pacer';
 import { readTrackedMints } from './rpc/mints';
 import { callsFor, createAtaCache, TOKEN_SLICE_LENGTH } from './tokens';
 import { ensureSchedules } from './schedules';
@@ -112,6 +114,10 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
   const { config, sql, client, connection } = options;
   // Failures are redacted with the logs' secrets (see failure-redaction.ts): they must be known here.
   registerSecrets(...configSecrets(config));
+  // Its own connection: a turn's round trip must not wait behind the batches' queries for the pool.
+  const budgetSql = connect(config.databaseUrl, { max: 1, appName: 'balance-tracker-rpc-budget', asyncCommit: true });
+  const gapMs = turnGapMs(config.rpcMaxRps);
+  const pace = createPacer(config.rpcMaxRps, async () => (await reserveTurn(budgetSql, gapMs)).waitMs);
   // Read once per worker: a mint's program and decimals never change; a changed TRACKED_MINTS takes a restart.
   const mints = config.trackedMints.length ? await readTrackedMints({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs }, config.trackedMints) : [];
   await recordMints(sql, mints);
@@ -125,7 +131,7 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
       dataLength: mints.length ? TOKEN_SLICE_LENGTH : 0,
     });
   const interceptors = { activity: [redactActivityFailures] };
-  const deps: ActivityDeps = { sql, client, config, readBalances, mints, ataOf: createAtaCache() };
+  const deps: ActivityDeps = { sql, client, config, readBalances, pace, mints, ataOf: createAtaCache() };
   const workflowBundle = options.workflowBundle ?? (await bundleWorkflows());
   const main = await Worker.create({
     connection,
@@ -141,11 +147,11 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
     taskQueue: config.temporal.rpcTaskQueue,
     activities: createRpcActivities(deps),
     interceptors,
-    // Enforced by the Temporal server for the whole queue, so the budget holds across any number
-    // of workers. Each RPC activity attempt makes at most one call per 100 accounts of its batch
-    // (a full batch: 1 + tracked mints), so attempts start at RPC_MAX_RPS over that. The server's
-    // limiter is a token bucket: a sustained rate with bursts of one second's worth after idle.
-    maxTaskQueueActivitiesPerSecond: config.rpcMaxRps / callsFor(MAX_BATCH, mints.length),
+    // Admission control, not the budget (the pacer is): the Temporal server starts the queue's
+    // attempts, by tier priority, at the rate the pacer serves calls (a full batch makes
+    // 1 + tracked mints calls), so few attempts wait in workers for a turn. Its limiter is a
+    // token bucket: after an idle spell a second's worth start at once and queue at the pacer.
+    maxTaskQueueActivitiesPerSecond: sustainedRps(config.rpcMaxRps) / callsFor(MAX_BATCH, mints.length),
   });
   const shutdown = () => {
     for (const worker of [main, rpc]) if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -158,6 +164,7 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
         shutdown();
         throw error;
       })));
+      await budgetSql.end({ timeout: 5 });
       const failed = results.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
     },
