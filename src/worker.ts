@@ -16,9 +16,10 @@ import { type MetricsServer, startMetricsServer } from './metrics';
 import { configSecrets } from './redact';
 import { MAX_BATCH } from './db/checks';
 import { recordMints } from './db/tokens';
-import { reserveTurn } from './db/rpc-budget';
+import { reserveTurn, waitForTurn } from './db/rpc-budget';
 import { createBalanceReader } from './rpc/balances';
 import { createPacer, sustainedRps, turnGapMs } from './rpc/pacer';
+import { MAX_CALL_DELAY_MS } from './rpc/attempt';
 import { readTrackedMints } from './rpc/mints';
 import { callsFor, createAtaCache, TOKEN_SLICE_LENGTH } from './tokens';
 import { ensureSchedules } from './schedules';
@@ -119,7 +120,10 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
   const gapMs = turnGapMs(config.rpcMaxRps);
   const pace = createPacer(config.rpcMaxRps, async () => (await reserveTurn(budgetSql, gapMs)).waitMs);
   // Read once per worker: a mint's program and decimals never change; a changed TRACKED_MINTS takes a restart.
-  const mints = config.trackedMints.length ? await readTrackedMints({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs }, config.trackedMints) : [];
+  const mintsTurn = async () => {
+    if (!(await pace(MAX_CALL_DELAY_MS))) throw new Error('no turn of the RPC budget came in time for the mints');
+  };
+  const mints = config.trackedMints.length ? await readTrackedMints({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs }, config.trackedMints, {}, mintsTurn) : [];
   await recordMints(sql, mints);
   const readBalances =
     options.readBalances ??
@@ -195,7 +199,7 @@ export async function runWorker(config: Config): Promise<void> {
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   try {
     await migrate(sql);
-    const genesisHash = await checkCluster(sql, { rpcUrl, timeoutMs: config.rpcTimeoutMs });
+    const genesisHash = await checkCluster(sql, { rpcUrl, timeoutMs: config.rpcTimeoutMs, beforeCall: () => waitForTurn(sql, turnGapMs(config.rpcMaxRps)) });
     if (config.metricsPort !== null) {
       metrics = await startMetricsServer({ port: config.metricsPort, sql, tierIntervalsMs: config.tierIntervalsMs, sdkMetricsUrl, rpcMaxRps: config.rpcMaxRps, webhooks: config.webhook !== null });
       log.info('metrics served on /metrics', { port: metrics.port, url: metrics.url });

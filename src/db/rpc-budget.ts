@@ -7,6 +7,7 @@
 // (wal_writer_delay, 200 ms by default, a few times over), so turns given just before it may be
 // given again after it: only if Postgres is back within the second, which a crash recovery is not.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from './client';
 
 export interface Turn {
@@ -29,4 +30,9 @@ export async function reserveTurn(sql: Sql, gapMs: number): Promise<Turn> {
               (extract(epoch FROM next_at - ${gap}::interval - clock_timestamp()) * 1000)::float8 AS wait_ms`;
   if (!row) throw new Error('rpc_budget has no row: run the migrations (migration 010)');
   return { at: row.at, waitMs: Math.max(0, row.waitMs) };
+}
+
+/** For a single call outside the pacer (a worker's start): reserves a turn and sleeps until it. */
+export async function waitForTurn(sql: Sql, gapMs: number): Promise<void> {
+  await sleep((await reserveTurn(sql, gapMs)).waitMs);
 }
