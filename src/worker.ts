@@ -118,7 +118,7 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
   // Its own connection: a turn's round trip must not wait behind the batches' queries for the pool.
   const budgetSql = connect(config.databaseUrl, { max: 1, appName: 'balance-tracker-rpc-budget', asyncCommit: true });
   const gapMs = turnGapMs(config.rpcMaxRps);
-  const pace = createPacer(config.rpcMaxRps, async () => (await reserveTurn(budgetSql, gapMs)).waitMs);
+  const pace = createPacer(config.rpcMaxRps, () => reserveTurn(budgetSql, gapMs));
   // Read once per worker: a mint's program and decimals never change; a changed TRACKED_MINTS takes a restart.
   const mintsTurn = async () => {
     if (!(await pace(MAX_CALL_DELAY_MS))) throw new Error('no turn of the RPC budget came in time for the mints');

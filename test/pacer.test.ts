@@ -41,7 +41,7 @@ function sharedBudget(clock: PacerClock, maxRps: number): ReserveTurn & { turns:
     const at = Math.max(nextAt, clock.now());
     nextAt = at + turnGapMs(maxRps);
     turns.push(at);
-    return at - clock.now();
+    return { at, now: clock.now() };
   }, { turns });
 }
 

@@ -52,7 +52,7 @@ describe('the shared RPC budget (Postgres)', () => {
       return createPacer(rps, async () => {
         const turn = await reserveTurn(sql, gap);
         turns.push(turn.at);
-        return turn.waitMs;
+        return turn;
       });
     });
     const started = wallClock();

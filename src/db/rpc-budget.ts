@@ -13,8 +13,8 @@ import type { Sql } from './client';
 export interface Turn {
   /** The turn's instant, ms since the epoch on Postgres's clock. */
   at: number;
-  /** How far the turn was from the moment Postgres answered, in ms (0: now). */
-  waitMs: number;
+  /** Postgres's clock when it answered, ms since the epoch. */
+  now: number;
 }
 
 /**
@@ -24,15 +24,16 @@ export interface Turn {
  */
 export async function reserveTurn(sql: Sql, gapMs: number): Promise<Turn> {
   const gap = `${gapMs / 1000} seconds`;
-  const [row] = await sql<{ at: number; waitMs: number }[]>`
+  const [row] = await sql<Turn[]>`
     UPDATE rpc_budget SET next_at = greatest(next_at, clock_timestamp()) + ${gap}::interval
     RETURNING (extract(epoch FROM next_at - ${gap}::interval) * 1000)::float8 AS at,
-              (extract(epoch FROM next_at - ${gap}::interval - clock_timestamp()) * 1000)::float8 AS wait_ms`;
+              (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`;
   if (!row) throw new Error('rpc_budget has no row: run the migrations (migration 010)');
-  return { at: row.at, waitMs: Math.max(0, row.waitMs) };
+  return row;
 }
 
 /** For a single call outside the pacer (a worker's start): reserves a turn and sleeps until it. */
 export async function waitForTurn(sql: Sql, gapMs: number): Promise<void> {
-  await sleep((await reserveTurn(sql, gapMs)).waitMs);
+  const turn = await reserveTurn(sql, gapMs);
+  await sleep(Math.max(0, turn.at - turn.now));
 }

@@ -3,10 +3,13 @@
 // clock, so no 1 s window at the provider holds more than RPC_MAX_RPS calls.
 //
 // The SLACK_MS per second of turns is what a call may arrive late at the provider without
-// landing in the same 1 s window as the turn RPC_MAX_RPS later: a call is never early (it
-// sleeps until after its turn whatever the round trip), and one that finds itself more than
-// MAX_LATE_MS past its turn when it wakes (a stalled event loop) lets the turn go unused and
-// takes another. The rest of the slack covers the HTTP request's way to the provider.
+// landing in the same 1 s window as the turn RPC_MAX_RPS later. Where a turn falls on this
+// process's clock is known within bounds: Postgres read its clock between our asking and its
+// answer, so every round trip bounds the offset between the two clocks, and the tightest of
+// the recent ones (about the fastest round trip) are kept. A call is never early: it sleeps
+// until the turn's latest local instant. One that finds itself more than MAX_LATE_MS past the
+// turn's earliest local instant when it wakes (a stalled event loop) lets the turn go unused
+// and takes another. The rest of the slack covers the HTTP request's way to the provider.
 //
 // In front of the shared row each process keeps its callers in a queue by tier priority, then
 // arrival, and hands a turn to the queue's head only when the turn comes: a high tier's call
@@ -51,8 +54,11 @@ export function sustainedRps(maxRps: number): number {
  */
 export type Pacer = (maxWaitMs: number, priority?: number) => Promise<boolean>;
 
-/** Reserves the next shared turn; resolves with how many ms away it is. */
-export type ReserveTurn = () => Promise<number>;
+/** Reserves the next shared turn: its instant and the budget's clock when it answered (ms). */
+export type ReserveTurn = () => Promise<{ at: number; now: number }>;
+
+/** Round trips kept to bound the offset between the budget's clock and ours. */
+const OFFSET_SAMPLES = 64;
 
 interface Waiter {
   priority: number;
@@ -74,6 +80,22 @@ export function createPacer(maxRps: number, reserve: ReserveTurn, clock: PacerCl
   let held = 0;
   let reserving = false;
   const stats: PacerStats = { granted: 0, unused: 0 };
+  // Each sample: [lowest, highest] possible (budget's clock − ours).
+  const offsets: [number, number][] = [];
+  const offsetBounds = (low: number, high: number): [number, number] => {
+    offsets.push([low, high]);
+    if (offsets.length > OFFSET_SAMPLES) offsets.shift();
+    let lo = -Infinity;
+    let hi = Infinity;
+    for (const [l, h] of offsets) {
+      lo = Math.max(lo, l);
+      hi = Math.min(hi, h);
+    }
+    if (lo <= hi) return [lo, hi];
+    // A clock was set: the older samples no longer hold.
+    offsets.splice(0, offsets.length - 1);
+    return [low, high];
+  };
 
   const pump = () => {
     if (reserving || held >= waiting.length || held >= maxHeld) return;
@@ -86,19 +108,20 @@ export function createPacer(maxRps: number, reserve: ReserveTurn, clock: PacerCl
 
   async function take(): Promise<void> {
     const asked = clock.now();
-    let waitMs;
+    let turn;
     try {
-      waitMs = await reserve();
+      turn = await reserve();
     } catch (error) {
       // Those the turns already held will serve keep their places; the rest cannot be paced.
       for (const w of waiting.splice(held)) w.reject(error);
       return;
     }
-    // Postgres took the turn after `asked`: the turn is no earlier than asked + waitMs here,
-    // and no later than now + waitMs, when the caller is let go.
-    const earliest = asked + waitMs;
+    const [low, high] = offsetBounds(turn.now - clock.now(), turn.now - asked);
+    // The turn on our clock lies in [earliest, latest]; the caller goes at latest.
+    const earliest = turn.at - high;
+    const latest = turn.at - low;
     held++;
-    void clock.sleep(waitMs).then(() => {
+    void clock.sleep(Math.max(0, latest - clock.now())).then(() => {
       held--;
       const next = waiting.shift();
       if (next && clock.now() - earliest <= MAX_LATE_MS) {
