@@ -77,8 +77,11 @@ export function checkBatchActivities({ sql, readBalances, pace, mints, ataOf }: 
       for (let offset = 0; offset < keys.length; offset += MAX_ACCOUNTS_PER_CALL) {
         // Each call takes its turn of the shared budget just before it is made, so however late
         // the attempt comes to it the budget holds. A turn that does not come within
-        // MAX_CALL_DELAY_MS gives the attempt back to Temporal's queue.
-        if (!(await pace(MAX_CALL_DELAY_MS, TIER_PRIORITY[tier]))) throw turnExpired();
+        // MAX_CALL_DELAY_MS gives the attempt back to Temporal's queue. So does an attempt held
+        // up that long before its first call (a frozen database): Temporal may have timed it out
+        // and started another, which must not be raced with reads from before it.
+        const held = offset === 0 ? performance.now() - started : 0;
+        if (held > MAX_CALL_DELAY_MS || !(await pace(MAX_CALL_DELAY_MS - held, TIER_PRIORITY[tier]))) throw turnExpired();
         let read;
         try {
           // A node behind the newest read of these wallets, or behind this batch's earlier calls,
