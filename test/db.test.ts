@@ -39,7 +39,7 @@ describe('migrations', () => {
     const pools = [connect(other.url, { max: 1 }), connect(other.url, { max: 1 }), connect(other.url, { max: 1 })];
     try {
       const results = await Promise.all(pools.map((p) => migrate(p)));
-      expect(results.flat().sort()).toEqual(loadMigrations().map((m) => m.version));
+      expect(results.flat().sort((a, b) => a - b)).toEqual(loadMigrations().map((m) => m.version));
     } finally {
       await Promise.all(pools.map((p) => p.end()));
       await other.drop();
