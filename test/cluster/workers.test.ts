@@ -119,8 +119,8 @@ describe('workers on the Temporal server with Postgres persistence', () => {
     expect(report).toMatchObject({ wallets: WALLETS, walletsChecked: WALLETS, walletReads: WALLETS, batches: BATCHES, historyRows: WALLETS });
     // Every call took its turn of the one budget in Postgres: it held across both processes and the kill.
     const budget = budgetAtProvider();
-    expect(budget.http429).toBe(0);
-    expect(budget.peak).toBeLessThanOrEqual(RPS);
+    // Together, so a failure shows both.
+    expect({ ...budget, peak: Math.min(budget.peak, RPS) }).toEqual({ peak: budget.peak, http429: 0 });
     const stats = engine.sim.stats();
     recordFigures(
       'cluster: two worker processes, one killed mid-sweep',
@@ -181,8 +181,8 @@ describe('workers on the Temporal server with Postgres persistence', () => {
     // The restarted server's rate limiter starts with a full bucket (a second's worth of attempts
     // at once): they queue for their turns, and no 1 s window holds more than RPS, before, across or after the crash.
     const budget = budgetAtProvider();
-    expect(budget.http429).toBe(0);
-    expect(budget.peak).toBeLessThanOrEqual(RPS);
+    // Together, so a failure shows both.
+    expect({ ...budget, peak: Math.min(budget.peak, RPS) }).toEqual({ peak: budget.peak, http429: 0 });
     const stats = engine.sim.stats();
     const sweepArrivals = stats.arrivals.map((a) => a.at).filter((at) => at >= sweepStart.getTime());
     const peakBeforeCrash = peakInWindow(sweepArrivals.filter((at) => at < crashAt), 1_000);
