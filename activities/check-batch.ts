@@ -9,7 +9,6 @@ import { readBatch, recordedBatch, setAsideInvalid, writeBatch } from '../src/db
 import { recordBatch } from '../src/metrics';
 import { type AccountBalance, MAX_ACCOUNTS_PER_CALL, RpcFailure } from '../src/rpc/balances';
 import { MAX_CALL_DELAY_MS } from '../src/rpc/attempt';
-import { createPacer } from '../src/rpc/pacer';
 import { TIER_PRIORITY } from '../src/tiers';
 import { callsFor, tokenObservation } from '../src/tokens';
 import type { WalletId } from '../src/db/types';
@@ -38,6 +37,8 @@ export function asChecked(recorded: { wallets: number; changed: number; slot: bi
 }
 
 const TURN_RETRY_DELAY = '1s';
+/** How long a batch's second and later calls may wait for their turns (see checkOne). */
+const LATER_CALL_WAIT_MS = 15_000;
 
 /** Error types a retry can never fix; the batch child records the batch as failed. */
 export const NON_RETRYABLE_RPC = 'RpcRejected';
@@ -53,7 +54,7 @@ export function toApplicationFailure(failure: RpcFailure): ApplicationFailure {
 
 const turnExpired = () =>
   // Not a fault, so no growing backoff: the attempt only queues again for a turn.
-  ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'held up before its RPC call; retried to keep the RPC budget', nextRetryDelay: TURN_RETRY_DELAY });
+  ApplicationFailure.create({ type: 'RpcTurnExpired', message: 'no turn of the RPC budget came in time; retried through the queue', nextRetryDelay: TURN_RETRY_DELAY });
 
 /** One batch of a checkBatches activity: its id range and its own key. */
 export interface BatchSpan {
@@ -78,8 +79,7 @@ export type BatchOutcome = CheckBatchResult | { failed: string };
  */
 const HEARTBEAT_EVERY_MS = 5_000;
 
-export function checkBatchActivities({ sql, readBalances, config, mints, atasOf }: ActivityDeps) {
-  const pace = createPacer(config.rpcMaxRps);
+export function checkBatchActivities({ sql, readBalances, pace, mints, atasOf }: ActivityDeps) {
 
   /**
    * One batch. `started`: when the attempt started, for its first batch (whose first call must
@@ -112,12 +112,15 @@ export function checkBatchActivities({ sql, readBalances, config, mints, atasOf 
     const accounts: { account: AccountBalance; slot: bigint }[] = [];
     let slot = minContextSlot ?? undefined;
     for (let offset = 0; offset < keys.length; offset += MAX_ACCOUNTS_PER_CALL) {
-      // The task-queue rate limit paces when attempts start, not when they call. An attempt held
-      // up before its first call (a frozen database, or an attempt Temporal already timed out)
-      // would call late, bunched with others: it gives its turn back and retries through the
-      // limiter. So does one whose turn in this process's pacer is too far away, for any call.
+      // Each call takes its turn of the shared budget just before it is made, so however late
+      // the attempt comes to it the budget holds. A batch's first call whose turn does not come
+      // within MAX_CALL_DELAY_MS gives the attempt back to Temporal's queue; so does an attempt
+      // held up that long before its first call (a frozen database): Temporal may have timed it
+      // out and started another, which must not be raced with reads from before it. The batch's
+      // later calls wait longer: giving up then would throw away the calls already made.
       const held = offset === 0 && started !== null ? performance.now() - started : 0;
-      if (held > MAX_CALL_DELAY_MS || !(await pace(MAX_CALL_DELAY_MS - held, TIER_PRIORITY[tier]))) throw turnExpired();
+      const maxWait = offset === 0 ? MAX_CALL_DELAY_MS - held : LATER_CALL_WAIT_MS;
+      if (held > MAX_CALL_DELAY_MS || !(await pace(maxWait, TIER_PRIORITY[tier]))) throw turnExpired();
       let read;
       try {
         // A node behind the newest read of these wallets, or behind this batch's earlier calls,

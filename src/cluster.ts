@@ -23,6 +23,8 @@ export interface ClusterCheckOptions {
   timeoutMs: number;
   /** Tries before giving up when the RPC does not answer (see retryAtStartup). */
   attempts?: number;
+  /** Waits for the RPC budget's turn before each call. */
+  beforeCall?: () => Promise<void>;
 }
 
 /**
@@ -30,8 +32,12 @@ export interface ClusterCheckOptions {
  * ClusterMismatchError when the database's is another. An RPC that does not answer is
  * retried for a while (a provider hiccup must not stop a deploy), then reported.
  */
-export async function checkCluster(sql: Sql, { rpcUrl, timeoutMs, attempts }: ClusterCheckOptions): Promise<string> {
-  const served = await retryAtStartup("the cluster's genesis hash", () => readGenesisHash(rpcUrl, timeoutMs), { attempts, secrets: [rpcUrl] });
+export async function checkCluster(sql: Sql, { rpcUrl, timeoutMs, attempts, beforeCall }: ClusterCheckOptions): Promise<string> {
+  const read = async () => {
+    await beforeCall?.();
+    return readGenesisHash(rpcUrl, timeoutMs);
+  };
+  const served = await retryAtStartup("the cluster's genesis hash", read, { attempts, secrets: [rpcUrl] });
   const recorded = await recordCluster(sql, served);
   if (recorded !== served) throw new ClusterMismatchError(recorded, served);
   return served;

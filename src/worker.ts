@@ -1,5 +1,5 @@
 // The worker process: serves the workflows and main activities on one task queue, and the
-// RPC activities on their own queue whose task-queue rate limit is the RPC budget.
+// RPC activities on their own rate-limited queue, each RPC call paced by the shared budget.
 
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -16,7 +16,10 @@ import { type MetricsServer, startMetricsServer } from './metrics';
 import { configSecrets } from './redact';
 import { MAX_BATCH } from './db/checks';
 import { recordMints } from './db/tokens';
+import { reserveTurn, waitForTurn } from './db/rpc-budget';
 import { createBalanceReader } from './rpc/balances';
+import { createPacer, sustainedRps, turnGapMs } from './rpc/pacer';
+import { MAX_CALL_DELAY_MS } from './rpc/attempt';
 import { readTrackedMints } from './rpc/mints';
 import { callsFor, TOKEN_SLICE_LENGTH } from './tokens';
 import { createAtaResolver } from './db/token-accounts';
@@ -113,8 +116,15 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
   const { config, sql, client, connection } = options;
   // Failures are redacted with the logs' secrets (see failure-redaction.ts): they must be known here.
   registerSecrets(...configSecrets(config));
+  // Its own connection: a turn's round trip must not wait behind the batches' queries for the pool.
+  const budgetSql = connect(config.databaseUrl, { max: 1, appName: 'balance-tracker-rpc-budget', asyncCommit: true });
+  const gapMs = turnGapMs(config.rpcMaxRps);
+  const pace = createPacer(config.rpcMaxRps, () => reserveTurn(budgetSql, gapMs));
   // Read once per worker: a mint's program and decimals never change; a changed TRACKED_MINTS takes a restart.
-  const mints = config.trackedMints.length ? await readTrackedMints({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs }, config.trackedMints) : [];
+  const mintsTurn = async () => {
+    if (!(await pace(MAX_CALL_DELAY_MS))) throw new Error('no turn of the RPC budget came in time for the mints');
+  };
+  const mints = config.trackedMints.length ? await readTrackedMints({ url: requireRpcUrl(config), commitment: config.commitment, timeoutMs: config.rpcTimeoutMs }, config.trackedMints, {}, mintsTurn) : [];
   await recordMints(sql, mints);
   const readBalances =
     options.readBalances ??
@@ -126,7 +136,7 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
       dataLength: mints.length ? TOKEN_SLICE_LENGTH : 0,
     });
   const interceptors = { activity: [redactActivityFailures] };
-  const deps: ActivityDeps = { sql, client, config, readBalances, mints, atasOf: createAtaResolver(sql) };
+  const deps: ActivityDeps = { sql, client, config, readBalances, pace, mints, atasOf: createAtaResolver(sql) };
   const workflowBundle = options.workflowBundle ?? (await bundleWorkflows());
   const main = await Worker.create({
     connection,
@@ -142,12 +152,12 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
     taskQueue: config.temporal.rpcTaskQueue,
     activities: createRpcActivities(deps),
     interceptors,
-    // Enforced by the Temporal server for the whole queue, so the budget holds across any number
-    // of workers. Each RPC activity attempt makes at most one call per 100 accounts of each of its
-    // batches (a full batch: 1 + tracked mints; BATCHES_PER_ACTIVITY batches), so attempts start
-    // at RPC_MAX_RPS over that. The server's limiter is a token bucket: a sustained rate with
-    // bursts of one second's worth after idle.
-    maxTaskQueueActivitiesPerSecond: config.rpcMaxRps / (config.batchesPerActivity * callsFor(MAX_BATCH, mints.length)),
+    // Admission control, not the budget (the pacer is): the Temporal server starts the queue's
+    // attempts, by tier priority, at the rate the pacer serves calls (an attempt makes up to
+    // BATCHES_PER_ACTIVITY × (1 + tracked mints) calls), so few attempts wait in workers for a
+    // turn. Its limiter is a token bucket: after an idle spell a second's worth start at once
+    // and queue at the pacer.
+    maxTaskQueueActivitiesPerSecond: sustainedRps(config.rpcMaxRps) / (config.batchesPerActivity * callsFor(MAX_BATCH, mints.length)),
   });
   const shutdown = () => {
     for (const worker of [main, rpc]) if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -160,6 +170,7 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
         shutdown();
         throw error;
       })));
+      await budgetSql.end({ timeout: 5 });
       const failed = results.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
     },
@@ -190,7 +201,7 @@ export async function runWorker(config: Config): Promise<void> {
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   try {
     await migrate(sql);
-    const genesisHash = await checkCluster(sql, { rpcUrl, timeoutMs: config.rpcTimeoutMs });
+    const genesisHash = await checkCluster(sql, { rpcUrl, timeoutMs: config.rpcTimeoutMs, beforeCall: () => waitForTurn(sql, turnGapMs(config.rpcMaxRps)) });
     if (config.metricsPort !== null) {
       metrics = await startMetricsServer({ port: config.metricsPort, sql, tierIntervalsMs: config.tierIntervalsMs, sdkMetricsUrl, rpcMaxRps: config.rpcMaxRps, webhooks: config.webhook !== null });
       log.info('metrics served on /metrics', { port: metrics.port, url: metrics.url });

@@ -31,7 +31,7 @@ describe('migrations', () => {
     expect(recorded.map((r) => r.version)).toEqual(versions);
     const tables = await sql<{ tableName: string }[]>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
-    expect(tables.map((t) => t.tableName)).toEqual(['balance_changes', 'batch_checks', 'batch_checks_pruned', 'change_feed', 'cluster', 'mints', 'retier_runs', 'schema_migrations', 'token_accounts', 'token_balances', 'token_changes', 'wallets', 'webhook_cursor', 'webhook_dead_letters', 'webhook_deliveries']);
+    expect(tables.map((t) => t.tableName)).toEqual(['balance_changes', 'batch_checks', 'batch_checks_pruned', 'change_feed', 'cluster', 'mints', 'retier_runs', 'rpc_budget', 'schema_migrations', 'token_accounts', 'token_balances', 'token_changes', 'wallets', 'webhook_cursor', 'webhook_dead_letters', 'webhook_deliveries']);
   });
 
   it('runs concurrently from several starters without applying twice', async () => {

@@ -1,74 +1,86 @@
-// The per-process RPC pacer, on a simulated clock: calls leave evenly, in order of priority and
-// arrival, and a turn too far away is refused without taking a place in the queue.
+// The RPC pacer on a simulated clock, with the shared budget row played by an in-memory
+// "next free instant" (the real one, in Postgres, is tested in test/rpc-budget.test.ts): calls
+// leave at their turns, in order of priority and arrival at each turn; a turn that does not come
+// in time is refused; a turn woken too late goes unused; an unreachable budget is an error.
 
 import { describe, expect, it } from 'vitest';
-import { createPacer, type PacerClock } from '../src/rpc/pacer';
+import { createPacer, MAX_LATE_MS, type PacerClock, type ReserveTurn, turnGapMs } from '../src/rpc/pacer';
 
 /** A clock whose sleeps resolve in time order as the test advances it. */
-function fakeClock(): PacerClock & { run(): Promise<void> } {
+function fakeClock(): PacerClock & { run(): Promise<void>; stall: { after: number; ms: number } | null } {
   let now = 0;
   const sleepers: { at: number; wake: () => void }[] = [];
-  return {
+  const clock = {
+    /** A stalled event loop: the first wake-up due after `after` comes `ms` late. */
+    stall: null as { after: number; ms: number } | null,
     now: () => now,
-    sleep: (ms) => new Promise((wake) => sleepers.push({ at: now + ms, wake })),
+    sleep: (ms: number) => new Promise<void>((wake) => sleepers.push({ at: now + ms, wake })),
     async run() {
       for (;;) {
-        for (let i = 0; i < 10; i++) await Promise.resolve();
+        for (let i = 0; i < 20; i++) await Promise.resolve();
         sleepers.sort((a, b) => a.at - b.at);
         const next = sleepers.shift();
         if (!next) return;
         now = Math.max(now, next.at);
+        if (clock.stall && next.at > clock.stall.after) {
+          now += clock.stall.ms;
+          clock.stall = null;
+        }
         next.wake();
       }
     },
   };
+  return clock;
+}
+
+/** The budget row in memory: turns gapMs apart on the same clock; records every turn reserved. */
+function sharedBudget(clock: PacerClock, maxRps: number): ReserveTurn & { turns: number[] } {
+  let nextAt = -Infinity;
+  const turns: number[] = [];
+  return Object.assign(async () => {
+    const at = Math.max(nextAt, clock.now());
+    nextAt = at + turnGapMs(maxRps);
+    turns.push(at);
+    return { at, now: clock.now() };
+  }, { turns });
+}
+
+/** The most instants within any window of windowMs closed at both ends (the strictest count). */
+function peak(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! > windowMs) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
 }
 
 describe('pacer', () => {
-  it('lets a burst through one call every 1.01 / rps seconds, in arrival order', async () => {
+  it('several processes on one budget: a burst leaves at the turns, never more than maxRps in any 1 s window, in arrival order', async () => {
     const clock = fakeClock();
-    const pace = createPacer(50, clock);
-    const released: [number, number][] = [];
-    const calls = Array.from({ length: 60 }, (_, i) => pace(5_000).then((ok) => ok && released.push([i, clock.now()])));
+    const budget = sharedBudget(clock, 50);
+    const processes = [createPacer(50, budget, clock), createPacer(50, budget, clock), createPacer(50, budget, clock)];
+    const released: { p: number; i: number; at: number }[] = [];
+    const calls = processes.flatMap((pace, p) => Array.from({ length: 60 }, (_, i) => pace(10_000).then((ok) => ok && released.push({ p, i, at: clock.now() }))));
     await clock.run();
     await Promise.all(calls);
-    expect(released.map(([i]) => i)).toEqual(Array.from({ length: 60 }, (_, i) => i));
-    const gaps = released.slice(1).map(([, at], i) => at - released[i]![1]);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(20.2 - 1e-9);
-    // So no one-second window (a strict provider's) ever holds more than 50.
-    const times = released.map(([, at]) => at);
-    for (let i = 50; i < times.length; i++) expect(times[i]! - times[i - 50]!).toBeGreaterThan(1_000);
+    expect(released).toHaveLength(180);
+    for (let p = 0; p < 3; p++) {
+      const mine = released.filter((r) => r.p === p).map((r) => r.i);
+      expect(mine).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    }
+    expect(peak(released.map((r) => r.at), 1_000)).toBe(50);
+    // Every turn reserved was used, and the burst took as long as 180 turns take.
+    expect(budget.turns).toHaveLength(180);
+    expect(released.at(-1)!.at).toBeCloseTo(179 * turnGapMs(50), 6);
+    expect(processes.map((p) => p.stats())).toEqual([0, 1, 2].map(() => ({ granted: 60, unused: 0 })));
   });
 
-  it('refuses a turn further away than the caller can wait, and keeps serving the queue', async () => {
+  it('gives each turn to the highest priority waiting when it comes, and refuses one whose turn did not come in time', async () => {
     const clock = fakeClock();
-    const pace = createPacer(10, clock);
-    const first = Array.from({ length: 5 }, () => pace(1_000));
-    // Five are queued 101 ms apart: a sixth would wait about 505 ms, more than 400.
-    const refused = await pace(400);
-    expect(refused).toBe(false);
-    const later = pace(1_000);
-    await clock.run();
-    expect(await Promise.all([...first, later])).toEqual([true, true, true, true, true, true]);
-    expect(clock.now()).toBeCloseTo(5 * 101, 6);
-  });
-
-  it('lets a call after a quiet spell go at once', async () => {
-    const clock = fakeClock();
-    const pace = createPacer(1, clock);
-    expect(await pace(0)).toBe(true);
-    // The next turn is 1.01 s away: a caller that cannot wait is refused.
-    expect(await pace(0)).toBe(false);
-    const quiet = clock.sleep(2_000);
-    await clock.run();
-    await quiet;
-    expect(await pace(0)).toBe(true);
-    expect(clock.now()).toBe(2_000);
-  });
-
-  it('lets a higher priority go ahead of those queued, and refuses one pushed back past its wait', async () => {
-    const clock = fakeClock();
-    const pace = createPacer(10, clock);
+    const budget = sharedBudget(clock, 10);
+    const pace = createPacer(10, budget, clock);
     const order: string[] = [];
     const call = (name: string, maxWaitMs: number, priority: number) =>
       pace(maxWaitMs, priority).then((ok) => {
@@ -78,7 +90,7 @@ describe('pacer', () => {
       call('low 1', 5_000, 5),
       call('low 2', 5_000, 5),
       call('low 3', 5_000, 5),
-      // Its turn is 3 gaps (303 ms) away when it asks: it can wait 350 ms, not a gap more.
+      // Pushed back by the high and medium ones (turns 101 ms apart), its turn is past 350 ms.
       call('low 4', 350, 5),
       call('high 1', 5_000, 1),
       call('high 2', 5_000, 1),
@@ -87,8 +99,29 @@ describe('pacer', () => {
     ];
     await clock.run();
     await Promise.all(calls);
-    // low 1 left at once, before anyone else asked; low 4 gave up its place as soon as high 1 took one ahead of it.
-    expect(order).toEqual(['low 1', 'low 4 refused', 'high 1', 'high 2', 'high 3', 'medium', 'low 2', 'low 3']);
-    expect(clock.now()).toBeCloseTo(6 * 101, 6);
+    // The first turn came after all had asked: it went to the first high one.
+    expect(order).toEqual(['high 1', 'high 2', 'high 3', 'medium', 'low 4 refused', 'low 1', 'low 2', 'low 3']);
+  });
+
+  it('lets a turn go unused when its caller wakes too late, and takes the next one', async () => {
+    const clock = fakeClock();
+    const budget = sharedBudget(clock, 10);
+    const pace = createPacer(10, budget, clock);
+    const calls = [pace(1_000), pace(1_000)];
+    // The event loop stalls past the second turn (at 101 ms): that turn is spent, the call takes the third.
+    clock.stall = { after: 50, ms: MAX_LATE_MS + 1 };
+    await clock.run();
+    expect(await Promise.all(calls)).toEqual([true, true]);
+    expect(budget.turns).toHaveLength(3);
+    expect(pace.stats()).toEqual({ granted: 2, unused: 1 });
+  });
+
+  it('an unreachable budget is an error for the callers waiting, not a call without a turn', async () => {
+    const clock = fakeClock();
+    const pace = createPacer(10, () => Promise.reject(new Error('connect ECONNREFUSED')), clock);
+    const calls = [pace(1_000), pace(1_000)];
+    await clock.run();
+    for (const call of calls) await expect(call).rejects.toThrow('ECONNREFUSED');
+    expect(pace.stats()).toEqual({ granted: 0, unused: 0 });
   });
 });

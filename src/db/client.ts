@@ -34,14 +34,19 @@ export interface DbOptions {
   appName?: string;
   /** Seconds an unused connection stays open; by default until the pool ends. */
   idleTimeout?: number;
+  /**
+   * Commits without waiting for the WAL flush (synchronous_commit = off): for the RPC budget's
+   * row alone, whose last few updates a crash may lose (see src/db/rpc-budget.ts).
+   */
+  asyncCommit?: boolean;
 }
 
-export function connect(url: string, { max = 10, appName = 'balance-tracker', idleTimeout }: DbOptions = {}): Sql {
+export function connect(url: string, { max = 10, appName = 'balance-tracker', idleTimeout, asyncCommit = false }: DbOptions = {}): Sql {
   return postgres(url, {
     max,
     idle_timeout: idleTimeout,
     onnotice: () => {},
-    connection: { application_name: appName },
+    connection: { application_name: appName, ...(asyncCommit ? { synchronous_commit: 'off' } : {}) },
     // Fail fast when the server is down: Temporal retries the activity, not the driver.
     connect_timeout: 10,
     types: {

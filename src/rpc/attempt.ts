@@ -6,13 +6,9 @@ import { MAX_BATCH } from '../db/checks';
 import { callsFor } from '../tokens';
 
 /**
- * How late after its start an attempt may still make its RPC call, its wait for this process's
- * pacer included (about a second after an idle spell). The read before it takes milliseconds,
- * or a few hundred while the worker's connection pool is busy. One process's pacer keeps its
- * calls spaced, but several processes each pace only their own: a call that comes this much
- * after the turn Temporal gave it can land together with later turns of other workers, so this
- * bound is also how far the RPC budget can be overdrawn at the provider with several workers
- * (RPC_MAX_RPS × this, on top of Temporal's one-second burst; see README, "The RPC budget").
+ * How long a call may wait for its turn of the shared RPC budget (src/rpc/pacer.ts) before the
+ * attempt gives itself back to Temporal's queue. Temporal starts attempts at the pacer's rate,
+ * so a turn normally comes within about a second (its burst after an idle spell).
  */
 export const MAX_CALL_DELAY_MS = 2_000;
 

@@ -32,8 +32,18 @@ interface MintReadOptions {
 }
 
 /** readMints at a worker's start: an RPC that does not answer yet is retried, a mint that is not one stops the worker at once. */
-export function readTrackedMints(options: MintReadOptions, addresses: readonly string[], retry: Pick<StartupRetryOptions, 'attempts'> = {}): Promise<TrackedMint[]> {
-  return retryAtStartup('the tracked mints', () => readMints(options, addresses), { ...retry, secrets: [options.url], isFinal: (error) => error instanceof MintError });
+export function readTrackedMints(
+  options: MintReadOptions,
+  addresses: readonly string[],
+  retry: Pick<StartupRetryOptions, 'attempts'> = {},
+  /** Waits for the RPC budget's turn before each call. */
+  beforeCall: () => Promise<void> = async () => {},
+): Promise<TrackedMint[]> {
+  const read = async () => {
+    await beforeCall();
+    return readMints(options, addresses);
+  };
+  return retryAtStartup('the tracked mints', read, { ...retry, secrets: [options.url], isFinal: (error) => error instanceof MintError });
 }
 
 export async function readMints(

@@ -18,13 +18,11 @@ import { startTestCluster, type TestCluster } from '../helpers/cluster';
 import type { Engine } from '../helpers/engine';
 import {
   brokenPromises,
-  budgetBurst,
   checkPromises,
   dbNow,
   faultFigures,
   recordedBatches,
   recordFigures,
-  tokenBucketOverdrafts,
   unhealthyWorkflows,
   waitFor,
   watchSlots,
@@ -35,19 +33,11 @@ import { promoteWalletsSignal } from '../../workflows/definitions';
 
 const WALLETS = 10_000;
 const BATCHES = WALLETS / 100;
-const RPS = 20;
+/** Below what the sweep could do (about 15 requests/s through 300 ms RPC): the budget is what holds it back. */
+const RPS = 10;
 const INTERVAL_MS = 20_000;
 const SWEEP_TIMEOUT_MS = 480_000;
 const SERVER_DOWN_MS = 5_000;
-/**
- * The most requests the simulator may see in any 1 s window. The server's rate limit is a token
- * bucket: RPS a second sustained, with a burst of one second's worth. With one worker its pacer
- * spreads that burst evenly; with two, each paces only its own calls, so a 1 s window can hold
- * the sustained rate plus the burst (measured: 24 at 20 requests/s on a loaded machine).
- * tokenBucketOverdrafts is the exact check of the budget (with a millisecond of clock granularity).
- */
-const PEAK_BOUND = 2 * RPS;
-
 describe('workers on the Temporal server with Postgres persistence', () => {
   let cluster: TestCluster;
   let engine: Engine;
@@ -62,8 +52,23 @@ describe('workers on the Temporal server with Postgres persistence', () => {
     await worker.ready();
     return worker;
   };
-  // Two worker processes share the budget (see budgetBurst).
-  const budgetOverdrafts = () => tokenBucketOverdrafts(engine.sim.stats().arrivals.map((a) => a.at), RPS, budgetBurst(RPS, 2));
+  /**
+   * The budget as the provider sees it, from the first request on: the most requests in any
+   * sliding 1 s window of their arrivals (never above RPS, whatever the workers do), and the
+   * 429s the simulator's strict window of RPS answered. Those are recorded, not asserted: its
+   * window counts by the instant it admits a request, and on this loaded machine that can lag
+   * the arrival by more than the pacer's network slack (1 × 429 in 3 of 6 runs, each with no
+   * 1 s window of arrivals above RPS; see docs/reliability.md).
+   */
+  const budgetAtProvider = () => {
+    const stats = engine.sim.stats();
+    return { peak: peakInWindow(stats.arrivals.map((a) => a.at), 1_000), http429: stats.httpOutcomes.http_429 ?? 0 };
+  };
+  /** Requests per second between two instants (ms), as a share of RPS. */
+  const shareOfCeiling = (from: number, to: number) => {
+    const at = engine.sim.stats().arrivals.map((a) => a.at).filter((t) => t >= from && t < to);
+    return Number(((at.length - 1) / ((at.at(-1)! - at[0]!) / 1000) / RPS).toFixed(3));
+  };
   /** Starts a sweep once every wallet is due again; resolves with when it began (database clock). */
   const sweepWhenDue = async (reason: string): Promise<Date> => {
     await sleep(Math.max(0, lastSweepEnd + INTERVAL_MS / 2 + 1_000 - Date.now()));
@@ -80,7 +85,7 @@ describe('workers on the Temporal server with Postgres persistence', () => {
   beforeAll(async () => {
     // Builds the server and its SQL tool on first use (.ci/run builds them in its toolchain step).
     cluster = await startTestCluster(inject('postgresAdminUrl'));
-    engine = await startLowTierEngine({ temporalAddress: cluster.address, wallets: WALLETS, rps: RPS, intervalMs: INTERVAL_MS, seed: 'cluster-workers' });
+    engine = await startLowTierEngine({ temporalAddress: cluster.address, wallets: WALLETS, rps: RPS, providerLimitRps: RPS, intervalMs: INTERVAL_MS, seed: 'cluster-workers' });
     watcher = watchSlots(engine.sql);
   }, 900_000);
 
@@ -95,6 +100,7 @@ describe('workers on the Temporal server with Postgres persistence', () => {
     const [first, second] = [await startWorker(), await startWorker()];
     const sweepStart = await sweepWhenDue('two workers, kill one');
     const atKill = await fifthWritten(sweepStart);
+    const killAt = Date.now();
     first.kill('SIGKILL');
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect(await recordedBatches(engine.sql, 'low', sweepStart)).toBeLessThan(BATCHES);
@@ -114,16 +120,19 @@ describe('workers on the Temporal server with Postgres persistence', () => {
     const report = await checkPromises(engine.sql, engine.sim, { tier: 'low', checkedSince: sweepStart.toISOString() });
     expect(brokenPromises(report)).toEqual({});
     expect(report).toMatchObject({ wallets: WALLETS, walletsChecked: WALLETS, walletReads: WALLETS, batches: BATCHES, historyRows: WALLETS });
-    // The rate limit is the RPC task queue's, kept by the server: it holds across processes.
-    expect(budgetOverdrafts()).toEqual([]);
+    // Every call took its turn of the one budget in Postgres: it held across both processes and the kill.
+    const budget = budgetAtProvider();
+    expect(budget.peak).toBeLessThanOrEqual(RPS);
     const stats = engine.sim.stats();
-    expect(stats.peakRequestsPerSecond).toBeLessThanOrEqual(PEAK_BOUND);
     recordFigures(
       'cluster: two worker processes, one killed mid-sweep',
       faultFigures(report, stats, {
         temporal: 'server 1.29.1, Postgres persistence',
         rpcMaxRps: RPS,
-        peakRequestsPerSecond: stats.peakRequestsPerSecond,
+        peakRequestsPerSecond: budget.peak,
+        http429: budget.http429,
+        // While both workers swept (from the sweep's start to the kill).
+        shareOfCeiling: shareOfCeiling(sweepStart.getTime(), killAt),
         faultsInjected: { sigkill: 1 },
         batchesWrittenAtKill: atKill,
         activitiesByWorker: Object.fromEntries(byWorker),
@@ -171,15 +180,14 @@ describe('workers on the Temporal server with Postgres persistence', () => {
     const slots = await watcher.stop();
     expect(slots.regressions).toEqual([]);
     expect(await unhealthyWorkflows(engine.client, engine.config.temporal.taskQueue)).toEqual([]);
-    expect(budgetOverdrafts()).toEqual([]);
+    // The restarted server's rate limiter starts with a full bucket (a second's worth of attempts
+    // at once): they queue for their turns, and no 1 s window holds more than RPS, before, across or after the crash.
+    const budget = budgetAtProvider();
+    expect(budget.peak).toBeLessThanOrEqual(RPS);
     const stats = engine.sim.stats();
-    // Before the crash no 1 s window held more than RPC_MAX_RPS requests (+1: PEAK_BOUND). The
-    // restarted server's rate limiter starts with a full bucket (one second's worth): the token
-    // bucket above holds, and the peak 1 s window after the restart is recorded, not asserted.
     const sweepArrivals = stats.arrivals.map((a) => a.at).filter((at) => at >= sweepStart.getTime());
     const peakBeforeCrash = peakInWindow(sweepArrivals.filter((at) => at < crashAt), 1_000);
     const peakAfterRestart = peakInWindow(sweepArrivals.filter((at) => at >= crashAt), 1_000);
-    expect(peakBeforeCrash).toBeLessThanOrEqual(PEAK_BOUND);
     // The surviving worker reconnected by itself and shuts down cleanly.
     expect(await workers[1]!.stop()).toEqual({ code: 0, signal: null });
     recordFigures(
@@ -187,7 +195,9 @@ describe('workers on the Temporal server with Postgres persistence', () => {
       faultFigures(report, stats, {
         temporal: 'server 1.29.1, Postgres persistence',
         rpcMaxRps: RPS,
-        peakRequestsPerSecond: { beforeCrash: peakBeforeCrash, afterRestart: peakAfterRestart },
+        peakRequestsPerSecond: { overall: budget.peak, beforeCrash: peakBeforeCrash, afterRestart: peakAfterRestart },
+        http429: budget.http429,
+        shareOfCeilingBeforeCrash: shareOfCeiling(sweepStart.getTime(), crashAt),
         faultsInjected: { temporalSigkill: 1, temporalDownMs: SERVER_DOWN_MS },
         batchesWrittenBeforeCrash: written,
         sweeps: sweepIds,

@@ -15,6 +15,8 @@ export interface LowTierOptions {
   /** The low tier's interval: a wallet is due again once half of it has passed. */
   intervalMs: number;
   seed: string;
+  /** The simulator's provider limit, a strict sliding 1 s window (0: none). */
+  providerLimitRps?: number;
   /** Another Temporal server than the run's shared dev server (host:port). */
   temporalAddress?: string;
 }
@@ -23,7 +25,7 @@ export async function startLowTierEngine(options: LowTierOptions): Promise<Engin
   const engine = await startEngine({
     workers: false,
     temporalAddress: options.temporalAddress,
-    simulator: { wallets: options.wallets, seed: options.seed, slotMs: 200, knobs: { latencyMs: 300, jitterMs: 100 } },
+    simulator: { wallets: options.wallets, seed: options.seed, slotMs: 200, knobs: { latencyMs: 300, jitterMs: 100, rateLimitRps: options.providerLimitRps ?? 0 } },
     env: {
       RPC_MAX_RPS: String(options.rps),
       SWEEP_CONCURRENCY: '4',
