@@ -38,8 +38,8 @@ describe('a worker process killed mid-sweep', () => {
   let workers: WorkerProcess[] = [];
   let watcher: ReturnType<typeof watchSlots>;
 
-  function startWorker(): WorkerProcess {
-    const worker = spawnWorker(engine.env);
+  function startWorker(env: Record<string, string> = {}): WorkerProcess {
+    const worker = spawnWorker({ ...engine.env, ...env });
     workers.push(worker);
     return worker;
   }
@@ -90,8 +90,11 @@ describe('a worker process killed mid-sweep', () => {
   }, 600_000);
 
   it('two workers, one SIGKILLed mid-sweep: the other completes it and the promises hold across both sweeps', async () => {
-    const second = startWorker();
-    const third = startWorker();
+    // One batch per activity: with ten, all 20 of the sweep's activities are in flight at once and
+    // none finishes before the kill, so the killed worker is in no history (an activity's started
+    // event names the worker of its last attempt only) and "both ran it" could not be seen.
+    const second = startWorker({ BATCHES_PER_ACTIVITY: '1' });
+    const third = startWorker({ BATCHES_PER_ACTIVITY: '1' });
     await Promise.all([second.ready(), third.ready()]);
     await requestTierSweep(engine.client, engine.config, 'low', 'before the kill');
     await engine.waitForSweeps('low', 1, SWEEP_TIMEOUT_MS);
