@@ -79,6 +79,44 @@ export type BatchOutcome = CheckBatchResult | { failed: string };
  */
 const HEARTBEAT_EVERY_MS = 5_000;
 
+/** A non-retryable failure, reported as its batch's outcome (redacted), or null for any other error. */
+function rejection(error: unknown): { failed: string } | null {
+  return error instanceof ApplicationFailure && error.nonRetryable ? { failed: redact(`${error.type}: ${error.message}`) } : null;
+}
+
+/**
+ * A group's batches, one after another. A batch that can never succeed is reported and the
+ * others go on. Any other failure ends the attempt: thrown for Temporal's retry policy when
+ * nothing of the group was checked yet, or when the failure names its own delay (a 429's
+ * Retry-After, a turn of the budget that did not come); once some batches were checked it is
+ * returned as a shorter list instead, and the batch child hands the rest to a new activity. A
+ * retry's backoff grows with its attempt number, and an attempt that got somewhere is no fault
+ * to back off from: ten batches on a provider failing one call in three would otherwise reach
+ * the one-minute cap and take minutes.
+ */
+export async function checkGroup<B>(
+  batches: readonly B[],
+  check: (batch: B, index: number) => Promise<CheckBatchResult>,
+  on: { checked?(done: number): void; stopped?(error: unknown, done: number): void } = {},
+): Promise<BatchOutcome[]> {
+  const outcomes: BatchOutcome[] = [];
+  for (const [i, batch] of batches.entries()) {
+    try {
+      outcomes.push(await check(batch, i));
+    } catch (error) {
+      const rejected = rejection(error);
+      if (rejected) outcomes.push(rejected);
+      else if (outcomes.length === 0 || (error instanceof ApplicationFailure && error.nextRetryDelay != null)) throw error;
+      else {
+        on.stopped?.(error, outcomes.length);
+        return outcomes;
+      }
+    }
+    on.checked?.(outcomes.length);
+  }
+  return outcomes;
+}
+
 export function checkBatchActivities({ sql, readBalances, pace, mints, atasOf }: ActivityDeps) {
 
   /**
@@ -185,26 +223,25 @@ export function checkBatchActivities({ sql, readBalances, pace, mints, atasOf }:
      * Several batches of a child in one activity, so the Temporal overhead (an activity's events
      * and a workflow task) is paid once per BATCHES_PER_ACTIVITY batches. A retried attempt finds
      * the batches an earlier attempt wrote not due any more (readBatch) and reports what they
-     * wrote (recordedBatch) without an RPC call. A batch that can never succeed is reported and
-     * the others go on; any other failure fails the attempt, to be retried.
+     * wrote (recordedBatch) without an RPC call. See checkGroup for what a failure does.
      */
     async checkBatches({ sweep, batches }: CheckBatchesInput): Promise<BatchOutcome[]> {
       const started = performance.now();
       let beat = started;
-      const outcomes: BatchOutcome[] = [];
-      for (const [i, batch] of batches.entries()) {
-        try {
-          outcomes.push(await checkOne({ sweep, ...batch }, i === 0 ? started : null));
-        } catch (error) {
-          if (!(error instanceof ApplicationFailure && error.nonRetryable)) throw error;
-          outcomes.push({ failed: redact(`${error.type}: ${error.message}`) });
-        }
-        if (performance.now() - beat > HEARTBEAT_EVERY_MS) {
+      return checkGroup(batches, (batch, i) => checkOne({ sweep, ...batch }, i === 0 ? started : null), {
+        checked(done) {
+          if (performance.now() - beat <= HEARTBEAT_EVERY_MS) return;
           beat = performance.now();
-          Context.current().heartbeat(i + 1);
-        }
-      }
-      return outcomes;
+          Context.current().heartbeat(done);
+        },
+        stopped(error, done) {
+          Context.current().log.warn('batch failed after others of its group were checked; the rest go to a new activity', {
+            done,
+            left: batches.length - done,
+            error: error instanceof Error ? redact(error.message) : 'unknown error',
+          });
+        },
+      });
     },
   };
 }

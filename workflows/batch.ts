@@ -52,7 +52,7 @@ export async function batchWorkflow({ sweep, childIndex, fromId, toId }: BatchWo
   // Room for each call of the group's batches to wait for its turn and time out (src/rpc/attempt.ts;
   // absent in sweeps planned before it existed): the heartbeat timeout, not this, is what notices
   // a dead worker.
-  const { checkBatches } = proxyActivities<RpcActivities>({ ...rpcOptions, startToCloseTimeout: sweep.attemptTimeoutMs ?? '5 minutes', heartbeatTimeout: '30s' });
+  const groupOptions = { ...rpcOptions, startToCloseTimeout: sweep.attemptTimeoutMs ?? '5 minutes', heartbeatTimeout: '30s' };
   const { recordedBatches } = proxyActivities<MainActivities>({ startToCloseTimeout: '1 minute', retry });
   const progress: BatchProgress = {
     tier: sweep.tier,
@@ -97,18 +97,26 @@ export async function batchWorkflow({ sweep, childIndex, fromId, toId }: BatchWo
   const perActivity = sweep.batchesPerActivity ?? 1;
   const groups = Array.from({ length: Math.ceil(spans.length / perActivity) }, (_, i) => spans.slice(i * perActivity, (i + 1) * perActivity));
   await inWindow(groups, sweep.batchWindow, async (group) => {
-    try {
-      const outcomes = await checkBatches({ sweep, batches: group });
-      outcomes.forEach((outcome, i) => ('failed' in outcome ? failed(group[i]!, outcome.failed) : done(outcome)));
-    } catch (error) {
-      if (!(error instanceof ActivityFailure)) throw error;
-      // The attempts may have written some of the group's batches before giving up: those count done.
-      const written = await recordedBatches(group.map((b) => b.batchKey));
-      group.forEach((span, i) => {
-        const result = written[i];
-        if (result) done(result);
-        else failed(span, batchFailure(error));
-      });
+    // A group's BATCH_TIMEOUT runs from its first activity: the activities that take over its
+    // rest (checkGroup stops an attempt early once it got somewhere) get what is left of it.
+    const deadline = Date.now() + sweep.batchTimeoutMs;
+    for (let rest = group; rest.length > 0; ) {
+      const { checkBatches } = proxyActivities<RpcActivities>({ ...groupOptions, scheduleToCloseTimeout: Math.max(1_000, deadline - Date.now()) });
+      try {
+        const outcomes = await checkBatches({ sweep, batches: rest });
+        outcomes.forEach((outcome, i) => ('failed' in outcome ? failed(rest[i]!, outcome.failed) : done(outcome)));
+        rest = rest.slice(outcomes.length);
+      } catch (error) {
+        if (!(error instanceof ActivityFailure)) throw error;
+        // The attempts may have written some of the group's batches before giving up: those count done.
+        const written = await recordedBatches(rest.map((b) => b.batchKey));
+        rest.forEach((span, i) => {
+          const result = written[i];
+          if (result) done(result);
+          else failed(span, batchFailure(error));
+        });
+        return;
+      }
     }
   });
   return progress;

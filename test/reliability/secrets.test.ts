@@ -5,7 +5,7 @@
 // searched for the key, and it is nowhere.
 
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../../src/address';
@@ -111,7 +111,9 @@ describe('the RPC API key', () => {
     expect(await worker.stop()).toEqual({ code: 0, signal: null });
     const log = worker.stderr();
     const logLines = log.split('\n').filter(Boolean);
-    writeFileSync(join(__dirname, '..', '..', 'test-artifacts', 'reliability-secrets-worker.log'), log);
+    const artifacts = join(__dirname, '..', '..', 'test-artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    writeFileSync(join(artifacts, 'reliability-secrets-worker.log'), log);
     // The log is real and covers the failure paths: RPC errors were retried and logged.
     const stats = engine.sim.stats();
     expect(stats.httpOutcomes).toMatchObject({ http_429: expect.any(Number), http_5xx: expect.any(Number), malformed: expect.any(Number), lie: expect.any(Number) });

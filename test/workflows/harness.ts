@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { temporal } from '@temporalio/proto';
-import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { MainActivities, RpcActivities } from '../../activities';
+import { checkGroup } from '../../activities/check-batch';
 import type { PageRequest, SweepPage, SweepPlan, SweepSummary } from '../../activities/sweep';
 import type { TierMoveSummary } from '../../activities/tiers';
 import type { IdRange } from '../../src/db/checks';
@@ -121,25 +121,15 @@ export class FakeTier {
       // As the real one: each batch checked on its own, once written not checked again.
       checkBatches: async ({ batches }) => {
         this.count('checkBatches');
-        const outcomes = [];
-        for (const batch of batches) {
+        return checkGroup(batches, async (batch) => {
           let result = this.written.get(batch.batchKey);
           if (!result) {
             this.count('checkBatch');
-            try {
-              result = await this.checkBatch(batch);
-            } catch (error) {
-              if (error instanceof ApplicationFailure && error.nonRetryable) {
-                outcomes.push({ failed: `${error.type}: ${error.message}` });
-                continue;
-              }
-              throw error;
-            }
+            result = await this.checkBatch(batch);
             this.written.set(batch.batchKey, result);
           }
-          outcomes.push(result);
-        }
-        return outcomes;
+          return result;
+        });
       },
       recordedBatches: async (keys) => {
         this.count('recordedBatches');

@@ -319,3 +319,36 @@ describe('several batches per activity (BATCHES_PER_ACTIVITY)', () => {
     });
   });
 });
+
+describe('a group whose every attempt gets somewhere', () => {
+  it('hands the rest of the group to a new activity instead of backing off: no attempt past the second', async () => {
+    // One child of 10 batches in one activity; each batch fails its first try, then succeeds. Had
+    // one activity retried them all, its backoff would reach the one-minute cap (about 5 minutes).
+    const fake = new FakeTier({ wallets: 1_000, childSize: 1_000, batchesPerActivity: 10, batchTimeoutMs: 120_000 });
+    const tried = new Set<string>();
+    fake.checkBatch = async ({ fromId, toId, batchKey }) => {
+      if (!tried.has(batchKey)) {
+        tried.add(batchKey);
+        throw ApplicationFailure.retryable('RPC server error (HTTP 503)', 'RpcUnavailable');
+      }
+      return checked(toId - fromId + 1);
+    };
+    const worker = await fake.worker(h);
+    await worker.runUntil(async () => {
+      const handle = await fake.start(h);
+      await handle.signal(requestSweepSignal, { reason: 'flaky' });
+      const { lastSweep } = await waitForProgress(h, handle.workflowId, (p) => p.totals.sweeps === 1);
+      expect(lastSweep).toMatchObject({ batchesTotal: 10, batchesDone: 10, batchesFailed: 0, walletsChecked: 1_000 });
+      const history = await h.env.client.workflow.getHandle(batchWorkflowId(lastSweep!.sweepId, 0)).fetchHistory();
+      const events = history.events ?? [];
+      const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkBatches');
+      const attempts = events.flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 0] : []));
+      // The first activity: batch 1 fails (nothing done: retried), then batch 1 done and batch 2
+      // fails (returned). Each of the nine after it: its first batch done, the next fails.
+      expect(scheduled).toHaveLength(10);
+      expect(Math.max(...attempts)).toBe(2);
+      expect(fake.calls.checkBatches).toBe(11);
+      await handle.terminate();
+    });
+  });
+});
