@@ -147,9 +147,12 @@ describe('dev server', () => {
     const port = typeof address === 'object' && address ? address.port : 0;
     const logFile = join(dir, 'taken.log');
     try {
-      await expect(startDevServer({ port, headless: true, logFile, readyTimeoutMs: 30_000 })).rejects.toThrow(
+      const failure = startDevServer({ port, headless: true, logFile, readyTimeoutMs: 30_000 });
+      await expect(failure).rejects.toThrow(
         new RegExp(`Temporal dev server .* (exited|did not answer)[\\s\\S]*last lines of ${logFile}:\\n[\\s\\S]*address already in use`),
       );
+      // What startDevServer retries on with fresh ports when it chose them itself.
+      await expect(failure).rejects.toMatchObject({ name: 'DevServerError', portClash: true });
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => blocker.close(resolve));

@@ -24,7 +24,7 @@ import { dirname, resolve } from 'node:path';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/search-attributes';
 import { ensureTemporalCli } from '../toolchain/binaries';
 import { freePort } from '../../src/free-port';
-import { logTail, serverLogFile, spawnServer, waitUntilReady } from './server-process';
+import { lastLines, logSince, serverLogFile, spawnServer, waitUntilReady } from './server-process';
 
 /**
  * Task priorities (TIER_PRIORITY) need the server's priority matcher, which this server
@@ -68,7 +68,11 @@ export interface DevServer {
 }
 
 export class DevServerError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The server could not bind a port it was given: another process took it first. */
+    readonly portClash = false,
+  ) {
     super(message);
     this.name = 'DevServerError';
   }
@@ -85,8 +89,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     try {
       return await startOnce(temporal, opts);
     } catch (error) {
-      const portClash = error instanceof DevServerError && /address already in use/i.test(error.message);
-      if (!portClash || attempt >= attempts) throw error;
+      if (!(error instanceof DevServerError && error.portClash) || attempt >= attempts) throw error;
     }
   }
 }
@@ -124,11 +127,13 @@ async function startOnce(temporal: string, opts: DevServerOptions): Promise<DevS
   try {
     await waitUntilReady(address, namespace, opts.readyTimeoutMs ?? 90_000, server.exit);
   } catch (error) {
-    const tail = await logTail(logFile, server.logStart, 30);
+    const log = await logSince(logFile, server.logStart);
     await stop();
     const reason = error instanceof Error ? error.message : String(error);
     throw new DevServerError(
-      `Temporal dev server (${temporal} ${args.join(' ')}) ${reason}; last lines of ${opts.logFile ? logFile : 'its log'}:\n${tail}`,
+      `Temporal dev server (${temporal} ${args.join(' ')}) ${reason}; last lines of ${opts.logFile ? logFile : 'its log'}:\n${lastLines(log, 30)}`,
+      // From the whole log: the failed bind can be followed by a panic's stack trace longer than the tail.
+      /address already in use/i.test(log),
     );
   }
 

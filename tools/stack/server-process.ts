@@ -142,8 +142,17 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-export async function logTail(file: string, from: number, lines: number): Promise<string> {
-  const text = (await readFile(file).catch(() => Buffer.alloc(0))).subarray(from).toString('utf8');
+/** What a server wrote to its log since `from` (empty when there is no log). */
+export async function logSince(file: string, from: number): Promise<string> {
+  return (await readFile(file).catch(() => Buffer.alloc(0))).subarray(from).toString('utf8');
+}
+
+/** The last `lines` lines of a log text. */
+export function lastLines(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n') || '(empty)';
+}
+
+export async function logTail(file: string, from: number, lines: number): Promise<string> {
+  return lastLines(await logSince(file, from), lines);
 }
 
