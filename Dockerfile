@@ -4,7 +4,9 @@
 # Build stage: every dependency, then `npm run build` (tsconfig.build.json) into dist/.
 FROM node:20-slim AS build
 WORKDIR /app
+# patches/: npm ci's postinstall applies them (patch-package) to the installed dependencies.
 COPY package.json package-lock.json ./
+COPY patches patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.sh scripts/
@@ -20,6 +22,7 @@ FROM node:20-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
+COPY patches patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin bin
 COPY --from=build /app/dist/src dist/src
