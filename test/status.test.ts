@@ -96,7 +96,11 @@ describe('status of a stalled tier and of a healthy one', () => {
     expect(after.split('\n').find((r) => r.startsWith('high '))).not.toContain('STALE');
     expect(after).not.toMatch(/^high: .*retrying/m);
 
-    // Paused is read from the schedule now, not from the tier workflow's last look at it.
+    // Paused is read from the schedule now, not from the tier workflow's last look at it (taken
+    // when a sweep plans). Paused right after a sweep finished, so the next tick, whose plan would
+    // see the pause, is most of the 2 s interval away (paused at any moment, a tick already
+    // fired could plan after the pause: a CI run saw that).
+    await engine.waitForSweeps('high', (await engine.progress('high')).totals.sweeps + 1);
     await engine.client.schedule.getHandle(tierScheduleId('high')).pause('status test');
     const paused = await high();
     expect(paused.schedule).toMatchObject({ paused: true, nextActionAt: null });
