@@ -2,7 +2,8 @@
 // dies under it. Unpatched, a transaction whose connection closed mid-statement threw a TypeError
 // from a setImmediate (its own ROLLBACK written to a null socket) and took the worker down; a
 // query in flight at the close kept end() waiting forever; a flush cancelled by the close left a
-// stale timer that kept every later write on that connection unsent.
+// stale timer that kept every later write on that connection unsent; a reserved connection
+// released after it closed was handed out again without a socket.
 
 import { connect as netConnect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -77,6 +78,19 @@ describe('postgres.js when a connection dies', () => {
     const query = failure(sql`SELECT pg_sleep(30)`.execute());
     await killSleeper('driver-test-query');
     expect(await query).toBe('CONNECTION_CLOSED');
+    expect(await within(5_000, sql.end())).toBeUndefined();
+  });
+
+  it('a reserved connection that dies and is released late goes back to the pool, which reconnects it', async () => {
+    const sql = connect(db.url, { max: 1, appName: 'driver-test-reserve' });
+    const reserved = await sql.reserve();
+    const sleeping = failure(reserved`SELECT pg_sleep(30)`.execute());
+    await killSleeper('driver-test-reserve');
+    expect(await sleeping).toBe('CONNECTION_CLOSED');
+    reserved.release();
+    const after = await Promise.all([1, 2, 3].map((n) => within(5_000, sql<{ n: number }[]>`SELECT ${n}::int AS n`)));
+    expect(after).toEqual([[{ n: 1 }], [{ n: 2 }], [{ n: 3 }]]);
+    expect(uncaught).toEqual([]);
     expect(await within(5_000, sql.end())).toBeUndefined();
   });
 
