@@ -113,11 +113,23 @@ export interface WorkerOptions {
 }
 
 export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> {
-  const { config, sql, client, connection } = options;
+  const { config } = options;
   // Failures are redacted with the logs' secrets (see failure-redaction.ts): they must be known here.
   registerSecrets(...configSecrets(config));
   // Its own connection: a turn's round trip must not wait behind the batches' queries for the pool.
   const budgetSql = connect(config.databaseUrl, { max: 1, appName: 'balance-tracker-rpc-budget', asyncCommit: true });
+  try {
+    return await assembleWorkers(options, budgetSql);
+  } catch (error) {
+    // No run() will close it (a mint missing, a worker refused by the server).
+    await budgetSql.end({ timeout: 5 });
+    throw error;
+  }
+}
+
+/** The two workers over the pacer's connection, which run() closes once both have stopped. */
+async function assembleWorkers(options: WorkerOptions, budgetSql: Sql): Promise<WorkerSet> {
+  const { config, sql, client, connection } = options;
   const gapMs = turnGapMs(config.rpcMaxRps);
   const pace = createPacer(config.rpcMaxRps, () => reserveTurn(budgetSql, gapMs));
   // Read once per worker: a mint's program and decimals never change; a changed TRACKED_MINTS takes a restart.

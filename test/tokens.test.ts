@@ -302,6 +302,22 @@ describe('tracked mints', () => {
     }
   });
 
+  it('stop a worker from starting when one is missing, and the worker leaves no connection to Postgres open', async () => {
+    const nowhere = getAddressDecoder().decode(new Uint8Array(32).fill(0xb4));
+    const engine = await startEngine({ workers: false, simulator: { wallets: 5, seed: 'mints', mints: MINTS }, env: { TRACKED_MINTS: nowhere } });
+    try {
+      await expect(engine.startWorkers()).rejects.toThrow(`TRACKED_MINTS: ${nowhere} does not exist on this cluster`);
+      // The pacer's connection took the turn for the mints' call before the refusal.
+      const left = await engine.sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'balance-tracker-rpc-budget'`;
+      expect(left).toEqual([{ n: 0 }]);
+      expect(engine.sim.stats().httpRequests).toBe(1);
+    } finally {
+      await engine.stop();
+    }
+  });
+
   it('are read at a worker start once an RPC that answers 503 recovers; a mint that is not one stops it at the first answer', async () => {
     const { startSimulator } = await import('../tools/simulator/server');
     const sim = await startSimulator({ port: 0, slotMs: 0, wallets: 5, seed: 'mints', mints: MINTS, knobs: { errorRate: 1, errorStatus: 503 } });
