@@ -27,16 +27,20 @@ type IdSpan = { fromId: WalletId; toId: WalletId };
  *
  * Across a whole tier, each wallet is looked up in the GiST index on the batch's range.
  * Inside an id range (a child's plan, a batch's read) the few batches overlapping it are read
- * once instead: with statistics from before a sweep filled batch_checks (the first sweep, or
- * before autoanalyze), the planner otherwise scans every recent batch of the tier per wallet.
+ * once instead (a materialized CTE: computed once, whatever the statistics), found by the same
+ * index. With statistics from before a sweep filled batch_checks (the first sweep, or before
+ * autoanalyze), the planner otherwise scanned every recent batch of the tier per wallet; selected
+ * by tier and plan instant, they were every batch of the sweep so far (8,000 rows a read late in
+ * a 1,000,000-wallet sweep's low tier).
  */
 function dueWallets(sql: Sql, tier: Tier, cutoff: string, within?: IdSpan) {
   const covered = within
     ? sql`
-      SELECT 1 FROM (
+      WITH b AS MATERIALIZED (
         SELECT from_id, to_id, read_at, wallet_ids FROM batch_checks
-        WHERE tier = ${tier} AND planned_at >= ${cutoff}::timestamptz AND from_id <= ${within.toId} AND to_id >= ${within.fromId}
-        OFFSET 0) b
+        WHERE int8range(from_id, to_id, '[]') && int8range(${within.fromId}::bigint, ${within.toId}::bigint, '[]')
+          AND tier = ${tier} AND planned_at >= ${cutoff}::timestamptz)
+      SELECT 1 FROM b
       WHERE w.id BETWEEN b.from_id AND b.to_id AND w.id = ANY(b.wallet_ids) AND b.read_at > w.tier_since`
     : sql`
       SELECT 1 FROM batch_checks b
