@@ -10,6 +10,9 @@ import { redactActivityFailures } from '../src/failure-redaction';
 import { registerSecrets } from '../src/log';
 import { urlSecrets } from '../src/redact';
 import { createBalanceReader, parseRetryAfter, RpcFailure } from '../src/rpc/balances';
+import { parseRpcJson } from '../src/rpc/http-transport';
+import { exactU64, U64_MAX } from '../src/u64';
+import { testAddresses } from './helpers/addresses';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../tools/simulator/server';
 
 const MINUTE = 60_000;
@@ -49,6 +52,28 @@ describe('parseRetryAfter', () => {
   );
 });
 
+describe('parseRpcJson', () => {
+  it('keeps every u64 the reader reads exact: JSON.parse below 2^53, exact digits past it', () => {
+    type Answer = { context: { slot: unknown }; value: { lamports: unknown }[] };
+    const small = parseRpcJson('{"context":{"slot":312345678},"value":[{"lamports":1000000000,"rentEpoch":18446744073709551615}]}') as Answer;
+    expect(exactU64(small.context.slot)).toBe(312345678n);
+    expect(exactU64(small.value[0]!.lamports)).toBe(1000000000n);
+    const big = parseRpcJson('{"value":[{"lamports" : 18446744073709551615},{"lamports":9007199254740993}]}') as Answer;
+    expect(big.value.map((a) => exactU64(a.lamports))).toEqual([U64_MAX, 2n ** 53n + 1n]);
+  });
+
+  it('never hands back a rounded u64: one JSON.parse had to round is refused', () => {
+    // A key spelled with an escape is not seen as lamports before parsing: the value arrives rounded, and is refused.
+    const escaped = parseRpcJson('{"lam\\u0070orts":9007199254740993}') as { lamports: unknown };
+    expect(escaped.lamports).toBe(9007199254740992);
+    expect(exactU64(escaped.lamports)).toBeUndefined();
+    expect(exactU64(-1)).toBeUndefined();
+    expect(exactU64(1.5)).toBeUndefined();
+    expect(exactU64(2n ** 64n)).toBeUndefined();
+    expect(exactU64('5')).toBeUndefined();
+  });
+});
+
 describe('the RPC reader', () => {
   let sim: SimulatorHandle | null = null;
   afterEach(async () => {
@@ -68,6 +93,18 @@ describe('the RPC reader', () => {
     expect(error).toBeInstanceOf(RpcFailure);
     return error as RpcFailure;
   }
+
+  it('reads lamports past 2^53 exactly (u64 max, 2^53 + 1) beside ordinary ones, and the slot', async () => {
+    const { sim: s } = await reader({});
+    const [whale, odd] = testAddresses(2, 'rpc-exact');
+    s.world.addWallet(whale!, U64_MAX);
+    s.world.addWallet(odd!, 2n ** 53n + 1n);
+    const ordinary = s.world.addresses(0, 1)[0]!;
+    const read = createBalanceReader({ url: s.url, commitment: 'processed', timeoutMs: 5_000, maxRetryAfterMs: MINUTE });
+    const answer = await read([whale!, odd!, ordinary]);
+    expect(answer.balances.map((b) => b.lamports)).toEqual([U64_MAX, 2n ** 53n + 1n, s.world.balanceAt(ordinary, answer.slot) ?? 0n]);
+    expect(typeof answer.slot).toBe('bigint');
+  });
 
   it("caps a 429's Retry-After of a day at RPC_MAX_RETRY_AFTER in the activity's failure", async () => {
     const { read } = await reader({ knobs: { rateLimitRps: 1, retryAfterSeconds: 86_400 } });

@@ -14,8 +14,9 @@ import {
 } from '@solana/kit';
 import type { Commitment } from '../config';
 import { recordRpcRequest, type RpcOutcome } from '../metrics';
-import { isU64 } from '../u64';
-import { createRpc } from './client';
+import { rpcTarget } from './client';
+import { createLeanRpc } from './http-transport';
+import { exactU64 } from '../u64';
 
 export const MAX_ACCOUNTS_PER_CALL = 100;
 
@@ -133,8 +134,9 @@ function classify(error: unknown, maxRetryAfterMs: number): RpcFailure {
  * An answer is trusted only if it has the right shape: one entry per address, u64 lamports, a
  * slot, and that slot no older than the minContextSlot asked for (a node that ignores it is lagging).
  */
-function validate(value: unknown, slot: unknown, expected: number, minContextSlot: bigint | undefined): BalancesRead {
-  if (typeof slot !== 'bigint' || slot < 0n) throw new RpcFailure('malformed', 'RPC answer has no valid context slot');
+function validate(value: unknown, rawSlot: unknown, expected: number, minContextSlot: bigint | undefined): BalancesRead {
+  const slot = exactU64(rawSlot);
+  if (slot === undefined) throw new RpcFailure('malformed', 'RPC answer has no valid context slot');
   if (minContextSlot !== undefined && slot < minContextSlot) {
     throw new RpcFailure('lagging', `RPC node answered at slot ${slot}, older than the slot already stored (${minContextSlot})`);
   }
@@ -144,8 +146,9 @@ function validate(value: unknown, slot: unknown, expected: number, minContextSlo
   }
   const balances = value.map((account: unknown, i): AccountBalance => {
     if (account === null) return { lamports: 0n, onChain: false, owner: null, data: new Uint8Array() };
-    const { lamports, owner, data } = (account ?? {}) as { lamports?: unknown; owner?: unknown; data?: unknown };
-    if (!isU64(lamports)) {
+    const { lamports: rawLamports, owner, data } = (account ?? {}) as { lamports?: unknown; owner?: unknown; data?: unknown };
+    const lamports = exactU64(rawLamports);
+    if (lamports === undefined) {
       throw new RpcFailure('malformed', `RPC answer has an invalid lamports value at index ${i}`);
     }
     if (typeof owner !== 'string' || !Array.isArray(data) || typeof data[0] !== 'string' || data[1] !== 'base64') {
@@ -157,7 +160,7 @@ function validate(value: unknown, slot: unknown, expected: number, minContextSlo
 }
 
 export function createBalanceReader({ url, commitment, timeoutMs, maxRetryAfterMs, dataLength = 0 }: BalanceReaderOptions): BalanceReader {
-  const rpc = createRpc(url);
+  const rpc = createLeanRpc(rpcTarget(url));
   return async (addresses, minContextSlot) => {
     if (addresses.length === 0 || addresses.length > MAX_ACCOUNTS_PER_CALL) {
       throw new RpcFailure('rejected', `a call takes 1 to ${MAX_ACCOUNTS_PER_CALL} addresses, got ${addresses.length}`);

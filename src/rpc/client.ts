@@ -1,14 +1,16 @@
-// The one place an RPC client is made from the configured URL.
+// The one place an RPC client is made from the configured URL: kit's default for the few calls
+// of a worker's start, the lean transport (http-transport.ts) for the balance reads.
 
 import { createSolanaRpc } from '@solana/kit';
 import { basicCredentials } from '../redact';
+import type { HttpTarget } from './http-transport';
 
 /**
  * The URL fetch is given, and the headers that go with it. fetch refuses a URL with userinfo
  * (`https://user:key@host/`, throwing an error that quotes it whole), so the credentials travel
  * as the `Authorization: Basic` header such a URL means.
  */
-function transportOf(raw: string): { url: string; headers: { authorization?: string } } {
+export function rpcTarget(raw: string): HttpTarget {
   const url = new URL(raw);
   const credentials = basicCredentials(url);
   if (credentials === null) return { url: raw, headers: {} };
@@ -18,6 +20,6 @@ function transportOf(raw: string): { url: string; headers: { authorization?: str
 }
 
 export function createRpc(raw: string) {
-  const transport = transportOf(raw);
-  return createSolanaRpc(transport.url, { headers: transport.headers });
+  const target = rpcTarget(raw);
+  return createSolanaRpc(target.url, { headers: target.headers });
 }
