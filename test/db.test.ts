@@ -263,6 +263,21 @@ describe('coverage and slot guards', () => {
     expect(row).toEqual({ lamports: '0', slot: 50n });
   });
 
+  it("a batch's first call asks for the newest read of any of its wallets, and not of other wallets a batch in its range read", async () => {
+    const addresses = testAddresses(4, 'guard-context') as Address[];
+    await addWallets(sql, addresses, 'high');
+    const [a, b, c, d] = await idsOf(addresses);
+    const all = { fromId: a!, toId: d! };
+    await write('context/0', 'high', 50n, [a!, b!, c!, d!].map((id) => ({ id, lamports: 0n })));
+    // Unchanged reads, recorded only by their batch rows: b at 120, d (outside the next read's wallets) at 900.
+    await write('context/1', 'high', 120n, [{ id: b!, lamports: 0n }], all);
+    await write('context/2', 'high', 900n, [{ id: d!, lamports: 0n }], all);
+    const cutoff = await allDue();
+    expect((await readBatch(sql, { tier: 'high', cutoff, fromId: a!, toId: c! })).minContextSlot).toBe(120n);
+    expect((await readBatch(sql, { tier: 'high', cutoff, fromId: a!, toId: a! })).minContextSlot).toBe(50n);
+    expect((await readBatch(sql, { tier: 'high', cutoff, ...all })).minContextSlot).toBe(900n);
+  });
+
   it('a batch marks checked only the wallets it read, not its whole planned range', async () => {
     const addresses = testAddresses(150, 'guard-range') as Address[];
     await addWallets(sql, addresses, 'medium');

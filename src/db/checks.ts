@@ -149,19 +149,30 @@ export async function readBatch(
   sql: Sql,
   { tier, cutoff, fromId, toId }: { tier: Tier; cutoff: string; fromId: WalletId; toId: WalletId },
 ): Promise<BatchRead> {
+  // minContextSlot is the newest read of any of the wallets: newestRead's three terms, each
+  // taken over the whole batch at once (one index scan for the batch rows that read any of
+  // them, instead of one per wallet).
   const rows = await sql<(StoredWallet & { newest: bigint | null; readAt: string })[]>`
-    SELECT due.*, ${newestRead(sql, sql`due.id`, sql`due.slot`)} AS newest, clock_timestamp()::text AS read_at
-    FROM (
+    WITH due AS MATERIALIZED (
       SELECT w.id, w.address, w.lamports, w.slot
       FROM wallets w
       WHERE ${dueWallets(sql, tier, cutoff, { fromId, toId })}
       ORDER BY w.id
-      LIMIT ${MAX_BATCH}) due`;
+      LIMIT ${MAX_BATCH}),
+    span AS (SELECT int8range(min(id), max(id), '[]') AS ids, array_agg(id) AS list, max(slot) AS slot FROM due)
+    SELECT due.*, clock_timestamp()::text AS read_at,
+      GREATEST(
+        (SELECT slot FROM span),
+        (SELECT max(b.slot) FROM batch_checks b, span
+          WHERE int8range(b.from_id, b.to_id, '[]') && span.ids AND b.wallet_ids && span.list),
+        (SELECT max(slot) FROM batch_checks_pruned)) AS newest
+    FROM due
+    ORDER BY due.id`;
   const [clock] = rows.length ? [rows[0]!.readAt] : (await sql<{ readAt: string }[]>`SELECT clock_timestamp()::text AS read_at`).map((r) => r.readAt);
   return {
     readAt: clock!,
     wallets: rows.map(({ id, address, lamports, slot }) => ({ id, address, lamports, slot })),
-    minContextSlot: rows.reduce<bigint | null>((max, r) => (r.newest !== null && (max === null || r.newest > max) ? r.newest : max), null),
+    minContextSlot: rows[0]?.newest ?? null,
   };
 }
 
@@ -236,13 +247,16 @@ export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWrit
   // As text: postgres.js sends a bigint array as one value, not an array.
   const slots = sorted.map((o) => String(o.slot ?? batch.slot));
   const row = await sql.begin(async (tx) => {
-    await tx`
+    // The three statements go out together, in this order (postgres.js pipelines a transaction's
+    // queries): one round trip instead of three. Postgres still runs each to its end before the
+    // next begins, so the locks are held before the write's snapshot is taken.
+    const locked = tx`
       SELECT pg_advisory_xact_lock(${WALLET_LOCK_CLASS} + (id >> 31)::int, (id & 2147483647)::int)
-      FROM unnest(${ids}::bigint[]) WITH ORDINALITY AS t(id, n) ORDER BY n`;
+      FROM unnest(${ids}::bigint[]) WITH ORDINALITY AS t(id, n) ORDER BY n`.execute();
     // Before the batch's own row exists (the next statement writes it), which would make every read look stale.
-    const tokens = await writeTokens(sql, tx, batch.tokens ?? []);
+    const tokens = writeTokens(sql, tx, batch.tokens ?? []);
     // A new statement, so a new snapshot: it sees what writers of these wallets committed before our locks.
-    const [lamportsRow] = await tx<{ changed: number; historyRows: number; stale: number; recorded: number }[]>`
+    const written = tx<{ changed: number; historyRows: number; stale: number; recorded: number }[]>`
       WITH input AS (
         SELECT * FROM unnest(${ids}::bigint[], ${lamports}, ${onChain}::text[]::boolean[], ${slots}::text[]::bigint[]) AS t(id, lamports, on_chain, slot)
       ),
@@ -275,8 +289,9 @@ export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWrit
       SELECT (SELECT count(*)::int FROM changed) AS changed,
              (SELECT count(*)::int FROM history) AS history_rows,
              (SELECT count(*)::int FROM differing WHERE newest >= slot) AS stale,
-             (SELECT count(*)::int FROM recorded) AS recorded`;
-    return { ...lamportsRow!, ...tokens };
+             (SELECT count(*)::int FROM recorded) AS recorded`.execute();
+    const [, tokensRow, [lamportsRow]] = await Promise.all([locked, tokens, written]);
+    return { ...lamportsRow!, ...tokensRow };
   });
   return { ...row, recorded: row.recorded === 1 };
 }
@@ -286,9 +301,10 @@ export async function writeBatch(sql: Sql, batch: BatchWrite): Promise<BatchWrit
  * appends a history row keyed (wallet, mint, slot), only from a read newer than every read of the
  * wallet so far; an unchanged amount writes nothing.
  */
-async function writeTokens(sql: Sql, tx: Tx, tokens: readonly TokenRead[]): Promise<{ tokensChanged: number; tokenHistoryRows: number }> {
-  if (tokens.length === 0) return { tokensChanged: 0, tokenHistoryRows: 0 };
-  const [row] = await tx<{ tokensChanged: number; tokenHistoryRows: number }[]>`
+function writeTokens(sql: Sql, tx: Tx, tokens: readonly TokenRead[]): Promise<{ tokensChanged: number; tokenHistoryRows: number }> {
+  if (tokens.length === 0) return Promise.resolve({ tokensChanged: 0, tokenHistoryRows: 0 });
+  // Sent at the call (execute), so after the statements issued before it and before those after.
+  return tx<{ tokensChanged: number; tokenHistoryRows: number }[]>`
     WITH input AS (
       SELECT * FROM unnest(${tokens.map((t) => t.id)}::bigint[], ${tokens.map((t) => t.mint)}::text[],
                            ${tx.array(tokens.map((t) => t.amount), NUMERIC)}, ${tokens.map((t) => String(t.onChain))}::text[]::boolean[],
@@ -312,8 +328,7 @@ async function writeTokens(sql: Sql, tx: Tx, tokens: readonly TokenRead[]): Prom
       ON CONFLICT DO NOTHING
       RETURNING 1
     )
-    SELECT (SELECT count(*)::int FROM changed) AS tokens_changed, (SELECT count(*)::int FROM history) AS token_history_rows`;
-  return row!;
+    SELECT (SELECT count(*)::int FROM changed) AS tokens_changed, (SELECT count(*)::int FROM history) AS token_history_rows`.execute().then(([row]) => row!);
 }
 
 /** What a batch already recorded under this key wrote (an earlier attempt of the same activity), or null. */
