@@ -31,4 +31,5 @@ COPY --from=build /app/dist/activities dist/activities
 COPY --from=build /app/dist/tools/simulator dist/tools/simulator
 
 USER node
-CMD ["node", "bin/balance-tracker.js", "worker"]
+# The node flags are WORKER_NODE_FLAGS (src/worker-flags.ts): npm run validate:compose checks them.
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=128", "bin/balance-tracker.js", "worker"]

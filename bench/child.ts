@@ -37,11 +37,11 @@ function compiledScript(script: string): string {
   return path;
 }
 
-export function forkChild<In, Out extends { type: string }>(script: string, env: Record<string, string>, logFile: string): Child<In, Out> {
+export function forkChild<In, Out extends { type: string }>(script: string, env: Record<string, string>, logFile: string, nodeFlags: readonly string[] = []): Child<In, Out> {
   const path = compiledScript(script);
   const fd = openSync(logFile, 'w');
   const child = fork(path, [], {
-    execArgv: childNodeFlags,
+    execArgv: [...nodeFlags, ...childNodeFlags],
     env: { ...process.env, ...env },
     stdio: ['ignore', fd, fd, 'ipc'],
   });

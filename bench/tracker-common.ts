@@ -23,6 +23,7 @@ import { createRunDatabase, type RunDatabase } from './database';
 import type { StoredWrite } from './freshness';
 import { ProcessMonitor } from './proc';
 import { type BenchWorld, startWorld } from './world';
+import { WORKER_NODE_FLAGS } from '../src/worker-flags';
 
 export interface TrackerContext {
   temporalAddress: string;
@@ -133,7 +134,8 @@ export async function setSchedulesPaused(client: Client, ids: readonly string[],
 export async function startTrackerWorker(ctx: TrackerContext, env: Record<string, string>, logName: string): Promise<TrackerWorker> {
   const bundlePath = join(ctx.tmpDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, (await bundleWorkflows()).code);
-  const child = forkChild<{ type: 'stop' }, WorkerMessage>('tracker-worker.ts', { ...env, BENCH_WORKFLOW_BUNDLE: bundlePath }, join(ctx.logDir, logName));
+  // With the node flags a deployed worker has (Dockerfile, docker-compose.yml).
+  const child = forkChild<{ type: 'stop' }, WorkerMessage>('tracker-worker.ts', { ...env, BENCH_WORKFLOW_BUNDLE: bundlePath }, join(ctx.logDir, logName), WORKER_NODE_FLAGS);
   try {
     await child.next('ready', 120_000);
   } catch (error) {

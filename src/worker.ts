@@ -24,6 +24,7 @@ import { readTrackedMints } from './rpc/mints';
 import { callsFor, TOKEN_SLICE_LENGTH } from './tokens';
 import { createAtaResolver } from './db/token-accounts';
 import { ensureSchedules } from './schedules';
+import { TIERS } from './tiers';
 import { startTierWorkflows } from './tier-control';
 import { startWebhookDelivery } from './webhooks/control';
 
@@ -157,6 +158,7 @@ async function assembleWorkers(options: WorkerOptions, budgetSql: Sql): Promise<
     workflowBundle,
     activities: createActivities(deps),
     interceptors,
+    maxCachedWorkflows: cachedWorkflows(config),
   });
   const rpc = await Worker.create({
     connection,
@@ -188,6 +190,16 @@ async function assembleWorkers(options: WorkerOptions, budgetSql: Sql): Promise<
     },
     shutdown,
   };
+}
+
+/**
+ * Workflows kept in the worker's cache: every one that can be running at once (the tier
+ * workflows and each tier's children in flight, the ticks, the webhook delivery and the
+ * re-tiering) with room to spare, so none is evicted and replayed mid-sweep. Set, not left to
+ * the SDK, whose default follows the V8 heap limit: under WORKER_NODE_FLAGS' 128 MB it would be 10.
+ */
+export function cachedWorkflows(config: Pick<Config, 'sweepConcurrency'>): number {
+  return Math.max(64, 2 * (TIERS.length * (1 + config.sweepConcurrency) + 8));
 }
 
 function requireRpcUrl(config: Config): string {

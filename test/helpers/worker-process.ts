@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { WORKER_NODE_FLAGS } from '../../src/worker-flags';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'balance-tracker.js');
@@ -35,7 +36,8 @@ process.once('exit', () => {
 
 /** Runs `balance-tracker <args>` (default `worker`) with exactly `env` (plus PATH and HOME). */
 export function spawnWorker(env: Record<string, string>, args: string[] = ['worker']): WorkerProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  // With a deployed worker's node flags (its heap limit included).
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, BIN, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,6 +14,7 @@ import { configSecrets } from '../../src/redact';
 import { startTemporalCluster } from './cluster';
 import { startDemoSimulator } from './demo';
 import { ensureDatabase } from './postgres';
+import { WORKER_NODE_FLAGS } from '../../src/worker-flags';
 
 const USAGE = `usage: npm run stack:cluster [-- --workers N --temporal-port N --simulator-port N --data-dir DIR]
   --workers N          worker processes (default 2)
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
     const env = { ...process.env, TEMPORAL_ADDRESS: cluster.address, TEMPORAL_NAMESPACE: cluster.namespace, SOLANA_RPC_URL: config.rpcUrl! };
     const exited: Promise<void>[] = [];
     for (let i = 0; i < opts.workers; i++) {
-      const worker = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'balance-tracker.js'), 'worker'], { cwd: PACKAGE_ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+      const worker = spawn(process.execPath, [...WORKER_NODE_FLAGS, join(PACKAGE_ROOT, 'bin', 'balance-tracker.js'), 'worker'], { cwd: PACKAGE_ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
       workers.push(worker);
       exited.push(
         new Promise((done) =>

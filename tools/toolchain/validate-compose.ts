@@ -14,6 +14,7 @@ import { Ajv } from 'ajv';
 import { parseDocument } from 'yaml';
 import { PACKAGE_ROOT } from '../../src/package-root';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/search-attributes';
+import { WORKER_NODE_FLAGS } from '../../src/worker-flags';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Env = Record<string, string | undefined>;
@@ -154,6 +155,7 @@ export function validateCompose(file: string, env: Env = {}): ComposeReport {
   checkWorkerEnvironment(raw, problems);
   checkMountedFiles(services, base, problems);
   checkImageCommands(services, base, problems);
+  checkWorkerFlags(services, base, problems);
   return { problems, services: Object.keys(services) };
 }
 
@@ -240,6 +242,19 @@ function checkImageCommands(services: Record<string, Json>, base: string, proble
   }
 }
 
+/** The worker runs with WORKER_NODE_FLAGS, in compose's command and in the image's own CMD. */
+function checkWorkerFlags(services: Record<string, Json>, base: string, problems: string[]): void {
+  const worker = services.worker;
+  if (!isObject(worker)) return; // reported above
+  const command = Array.isArray(worker.command) ? worker.command : [];
+  for (const flag of WORKER_NODE_FLAGS) if (!command.includes(flag)) problems.push(`services.worker.command: ${flag} missing (WORKER_NODE_FLAGS, src/worker-flags.ts)`);
+  if (worker.build === undefined) return;
+  const { dockerfile } = buildPaths(worker.build, base);
+  if (!existsSync(dockerfile)) return; // reported above
+  const cmd = readFileSync(dockerfile, 'utf8').split('\n').filter((line) => /^CMD\s/i.test(line.trim())).at(-1) ?? '';
+  for (const flag of WORKER_NODE_FLAGS) if (!cmd.includes(`"${flag}"`)) problems.push(`${dockerfile}: CMD lacks ${flag} (WORKER_NODE_FLAGS, src/worker-flags.ts)`);
+}
+
 /** Where the last stage's COPY instructions put things, relative to WORKDIR. */
 function finalStageCopies(dockerfile: string): string[] {
   const lines = dockerfile.split('\n').map((line) => line.trim());
@@ -260,7 +275,7 @@ function main(): void {
     process.exit(1);
   }
   process.stdout.write(
-    `${file}: valid (compose-spec schema from dclint ${dclint}; services: ${report.services.join(', ')}; builds, dependencies, volumes, search attributes, image commands checked)\n`,
+    `${file}: valid (compose-spec schema from dclint ${dclint}; services: ${report.services.join(', ')}; builds, dependencies, volumes, search attributes, image commands, worker flags checked)\n`,
   );
 }
 
