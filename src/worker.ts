@@ -132,7 +132,7 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
 async function assembleWorkers(options: WorkerOptions, budgetSql: Sql): Promise<WorkerSet> {
   const { config, sql, client, connection } = options;
   const gapMs = turnGapMs(config.rpcMaxRps);
-  const pace = createPacer(config.rpcMaxRps, () => reserveTurn(budgetSql, gapMs));
+  const pace = createPacer(config.rpcMaxRps, (count) => reserveTurn(budgetSql, gapMs, count));
   // Read once per worker: a mint's program and decimals never change; a changed TRACKED_MINTS takes a restart.
   const mintsTurn = async () => {
     if (!(await pace(MAX_CALL_DELAY_MS))) throw new Error('no turn of the RPC budget came in time for the mints');
@@ -167,11 +167,10 @@ async function assembleWorkers(options: WorkerOptions, budgetSql: Sql): Promise<
     activities: createRpcActivities(deps),
     interceptors,
     // Admission control, not the budget (the pacer is): the Temporal server starts the queue's
-    // attempts, by tier priority, at the rate the pacer serves calls (an attempt makes up to
-    // BATCHES_PER_ACTIVITY × (1 + tracked mints) calls), so few attempts wait in workers for a
-    // turn. Its limiter is a token bucket: after an idle spell a second's worth start at once
-    // and queue at the pacer.
-    maxTaskQueueActivitiesPerSecond: sustainedRps(config.rpcMaxRps) / (config.batchesPerActivity * callsFor(MAX_BATCH, mints.length)),
+    // attempts, by tier priority, at the rate the pacer serves calls, so few attempts wait in
+    // workers for a turn. Its limiter is a token bucket: after an idle spell a second's worth
+    // start at once and queue at the pacer.
+    maxTaskQueueActivitiesPerSecond: sustainedRps(config.rpcMaxRps) / callsPerAttempt(config, mints.length),
   });
   const shutdown = () => {
     for (const worker of [main, rpc]) if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -190,6 +189,16 @@ async function assembleWorkers(options: WorkerOptions, budgetSql: Sql): Promise<
     },
     shutdown,
   };
+}
+
+/**
+ * The calls a full attempt of the RPC queue makes: a group of BATCHES_PER_ACTIVITY batches,
+ * never more than a child's BATCHES_PER_CHILD (a child's batches are what its groups split), each
+ * 1 + tracked mints calls. Counting a group larger than a child can hold admitted attempts
+ * more slowly than the pacer serves their calls.
+ */
+export function callsPerAttempt(config: Pick<Config, 'batchesPerActivity' | 'batchesPerChild'>, mints: number): number {
+  return Math.min(config.batchesPerActivity, config.batchesPerChild) * callsFor(MAX_BATCH, mints);
 }
 
 /**

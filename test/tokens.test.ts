@@ -57,7 +57,8 @@ describe('token balances', () => {
     engine = await startEngine({
       simulator: { wallets: WALLETS, seed: 'tokens-e2e', mints: MINTS, missingFraction: 0.1 },
       // BATCH_TIMEOUT above the attempts' start-to-close timeout, which Temporal caps at it.
-      env: { TIER_HIGH_INTERVAL: '1s', TRACKED_MINTS: MINTS.map((m) => m.address).join(','), BATCHES_PER_CHILD: '2', BATCH_TIMEOUT: '10m' },
+      // Ten batches an attempt: its timeout (below) stays under BATCH_TIMEOUT, which would cap it.
+      env: { TIER_HIGH_INTERVAL: '1s', TRACKED_MINTS: MINTS.map((m) => m.address).join(','), BATCHES_PER_CHILD: '2', BATCHES_PER_ACTIVITY: '10', BATCH_TIMEOUT: '10m' },
     });
     wallets = engine.sim.world.addresses(0, WALLETS);
     // An exact amount above 2^53 in the Token-2022 ATA of the first wallet.
