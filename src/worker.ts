@@ -132,7 +132,7 @@ export async function createWorkers(options: WorkerOptions): Promise<WorkerSet> 
 async function assembleWorkers(options: WorkerOptions, budgetSql: Sql): Promise<WorkerSet> {
   const { config, sql, client, connection } = options;
   const gapMs = turnGapMs(config.rpcMaxRps);
-  const pace = createPacer(config.rpcMaxRps, (count) => reserveTurn(budgetSql, gapMs, count));
+  const pace = createPacer(config.rpcMaxRps, () => reserveTurn(budgetSql, gapMs));
   // Read once per worker: a mint's program and decimals never change; a changed TRACKED_MINTS takes a restart.
   const mintsTurn = async () => {
     if (!(await pace(MAX_CALL_DELAY_MS))) throw new Error('no turn of the RPC budget came in time for the mints');

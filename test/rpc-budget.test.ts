@@ -49,9 +49,9 @@ describe('the shared RPC budget (Postgres)', () => {
     const pacers = Array.from({ length: processes }, () => {
       const sql = connect(db.url, { max: 1, asyncCommit: true });
       pools.push(sql);
-      return createPacer(rps, async (count) => {
-        const turn = await reserveTurn(sql, gap, count);
-        for (let i = 0; i < count; i++) turns.push(turn.at + i * gap);
+      return createPacer(rps, async () => {
+        const turn = await reserveTurn(sql, gap);
+        turns.push(turn.at);
         return turn;
       });
     });

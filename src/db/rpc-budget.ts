@@ -18,16 +18,15 @@ export interface Turn {
 }
 
 /**
- * Reserves the next `count` turns: the first `gapMs` after the previous one, or now if that has
- * passed, and each next one `gapMs` after it. Concurrent callers queue on the row's lock and
- * each sees the row as the previous one left it. The turns are spent from then on, whether or
- * not the caller makes its calls. Returns the first.
+ * Reserves the next turn: `gapMs` after the previous one, or now if that has passed. Concurrent
+ * callers queue on the row's lock and each sees the row as the previous one left it. The turn
+ * is spent from then on, whether or not the caller makes its call.
  */
-export async function reserveTurn(sql: Sql, gapMs: number, count = 1): Promise<Turn> {
-  const span = `${(gapMs * count) / 1000} seconds`;
+export async function reserveTurn(sql: Sql, gapMs: number): Promise<Turn> {
+  const gap = `${gapMs / 1000} seconds`;
   const [row] = await sql<Turn[]>`
-    UPDATE rpc_budget SET next_at = greatest(next_at, clock_timestamp()) + ${span}::interval
-    RETURNING (extract(epoch FROM next_at - ${span}::interval) * 1000)::float8 AS at,
+    UPDATE rpc_budget SET next_at = greatest(next_at, clock_timestamp()) + ${gap}::interval
+    RETURNING (extract(epoch FROM next_at - ${gap}::interval) * 1000)::float8 AS at,
               (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`;
   if (!row) throw new Error('rpc_budget has no row: run the migrations (migration 010)');
   return row;

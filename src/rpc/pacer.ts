@@ -14,9 +14,7 @@
 // In front of the shared row each process keeps its callers in a queue by tier priority, then
 // arrival, and hands a turn to the queue's head only when the turn comes: a high tier's call
 // waits for the next turn this process holds, never behind a low sweep's queue. A process
-// holds at most LOOKAHEAD_MS of turns ahead, and no more than it has callers waiting. It
-// reserves them in blocks, once half of that lookahead is spent: consecutive turns, one round
-// trip to the row for several calls instead of one each.
+// holds at most LOOKAHEAD_MS of turns ahead, and no more than it has callers waiting.
 // A caller that cannot get a turn within its wait is refused (it gives its attempt back to
 // Temporal); when the budget row cannot be reached the waiting callers get the error: no call
 // goes out unpaced.
@@ -60,11 +58,8 @@ export function sustainedRps(maxRps: number): number {
  */
 export type Pacer = (maxWaitMs: number, priority?: number) => Promise<boolean>;
 
-/**
- * Reserves the next `count` shared turns, turnGapMs apart: the first one's instant and the
- * budget's clock when it answered (ms).
- */
-export type ReserveTurn = (count: number) => Promise<{ at: number; now: number }>;
+/** Reserves the next shared turn: its instant and the budget's clock when it answered (ms). */
+export type ReserveTurn = () => Promise<{ at: number; now: number }>;
 
 /** Round trips kept to bound the offset between the budget's clock and ours. */
 const OFFSET_SAMPLES = 64;
@@ -83,8 +78,7 @@ export interface PacerStats {
 }
 
 export function createPacer(maxRps: number, reserve: ReserveTurn, clock: PacerClock = realClock): Pacer & { stats(): PacerStats } {
-  const gapMs = turnGapMs(maxRps);
-  const maxHeld = Math.max(1, Math.floor(LOOKAHEAD_MS / gapMs));
+  const maxHeld = Math.max(1, Math.floor(LOOKAHEAD_MS / turnGapMs(maxRps)));
   // Sorted by priority, then arrival.
   const waiting: Waiter[] = [];
   let held = 0;
@@ -108,46 +102,41 @@ export function createPacer(maxRps: number, reserve: ReserveTurn, clock: PacerCl
   };
 
   const pump = () => {
-    // Turns for every caller waiting, up to the lookahead; asked for only once half of it is spent.
-    const count = Math.min(waiting.length, maxHeld) - held;
-    if (reserving || count <= 0 || held > maxHeld / 2) return;
+    if (reserving || held >= waiting.length || held >= maxHeld) return;
     reserving = true;
-    void take(count).finally(() => {
+    void take().finally(() => {
       reserving = false;
       pump();
     });
   };
 
-  async function take(count: number): Promise<void> {
+  async function take(): Promise<void> {
     const asked = clock.now();
     let turn;
     try {
-      turn = await reserve(count);
+      turn = await reserve();
     } catch (error) {
       // Those the turns already held will serve keep their places; the rest cannot be paced.
       for (const w of waiting.splice(held)) w.reject(error);
       return;
     }
     const [low, high] = offsetBounds(turn.now - clock.now(), turn.now - asked);
-    held += count;
-    for (let i = 0; i < count; i++) {
-      // The turn on our clock lies in [earliest, latest]; the caller goes at latest.
-      const at = turn.at + i * gapMs;
-      const earliest = at - high;
-      const latest = at - low;
-      void clock.sleep(Math.max(0, latest - clock.now())).then(() => {
-        held--;
-        const next = waiting.shift();
-        if (next && clock.now() - earliest <= MAX_LATE_MS) {
-          stats.granted++;
-          next.resolve(true);
-        } else {
-          stats.unused++;
-          if (next) waiting.unshift(next);
-        }
-        pump();
-      });
-    }
+    // The turn on our clock lies in [earliest, latest]; the caller goes at latest.
+    const earliest = turn.at - high;
+    const latest = turn.at - low;
+    held++;
+    void clock.sleep(Math.max(0, latest - clock.now())).then(() => {
+      held--;
+      const next = waiting.shift();
+      if (next && clock.now() - earliest <= MAX_LATE_MS) {
+        stats.granted++;
+        next.resolve(true);
+      } else {
+        stats.unused++;
+        if (next) waiting.unshift(next);
+      }
+      pump();
+    });
   }
 
   const pace = (maxWaitMs: number, priority = 0) =>
