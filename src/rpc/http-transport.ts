@@ -78,7 +78,9 @@ function post(target: HttpTarget, agent: http.Agent, body: string, signal: Abort
  * or bigints when one may be past 2^53 (read them with u64.ts's exactU64), not kit's bigints throughout.
  */
 export function createLeanRpc(target: HttpTarget) {
-  const agent = new (target.url.startsWith('https:') ? https.Agent : http.Agent)({ keepAlive: true });
+  // Sockets kept for the next call, closed after 4 s unused (as fetch's default does): an idle
+  // connection a provider or a NAT dropped silently is not reused.
+  const agent = new (target.url.startsWith('https:') ? https.Agent : http.Agent)({ keepAlive: true, timeout: 4_000 });
   return createRpc({
     api: createJsonRpcApi<SolanaRpcApi>({
       responseTransformer: (response: unknown) => {
