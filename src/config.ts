@@ -85,6 +85,16 @@ export class ConfigError extends Error {
 /** Bounds one RPC activity's calls (its start-to-close covers them all, each up to MAX_CALL_DELAY_MS late). */
 export const MAX_BATCHES_PER_ACTIVITY = 20;
 
+/**
+ * BATCHES_PER_ACTIVITY when it is not set: about 20 calls an attempt, however many tracked mints
+ * each batch reads with its wallets (20 batches without mints, 6 with 2, 3 with 5). More calls an
+ * attempt than that would keep a tier's groups in flight (SWEEP_CONCURRENCY × BATCH_WINDOW) queued
+ * at a small RPC_MAX_RPS for longer than BATCH_TIMEOUT.
+ */
+export function defaultBatchesPerActivity(mints: number): number {
+  return Math.max(1, Math.floor(MAX_BATCHES_PER_ACTIVITY / (1 + mints)));
+}
+
 export const DEFAULTS = {
   TEMPORAL_ADDRESS: 'localhost:7233',
   TEMPORAL_NAMESPACE: 'default',
@@ -100,7 +110,6 @@ export const DEFAULTS = {
   SWEEP_CONCURRENCY: '8',
   BATCHES_PER_CHILD: '100',
   BATCH_WINDOW: '4',
-  BATCHES_PER_ACTIVITY: '20',
   LOG_LEVEL: 'info',
   SEGMENTATION: 'on',
   RETIER_INTERVAL: '10m',
@@ -228,7 +237,8 @@ export function loadConfig(env: Env = process.env): Config {
     sweepConcurrency: r.number('SWEEP_CONCURRENCY', DEFAULTS.SWEEP_CONCURRENCY, { min: 1, max: 256, integer: true }),
     batchesPerChild: r.number('BATCHES_PER_CHILD', DEFAULTS.BATCHES_PER_CHILD, { min: 1, max: 100, integer: true }),
     batchWindow: r.number('BATCH_WINDOW', DEFAULTS.BATCH_WINDOW, { min: 1, max: 100, integer: true }),
-    batchesPerActivity: r.number('BATCHES_PER_ACTIVITY', DEFAULTS.BATCHES_PER_ACTIVITY, { min: 1, max: MAX_BATCHES_PER_ACTIVITY, integer: true }),
+    // Its default follows TRACKED_MINTS (set below, once they are read).
+    batchesPerActivity: r.raw('BATCHES_PER_ACTIVITY') === undefined ? 0 : r.number('BATCHES_PER_ACTIVITY', '20', { min: 1, max: MAX_BATCHES_PER_ACTIVITY, integer: true }),
     batchTimeoutMs: r.raw('BATCH_TIMEOUT') === undefined ? null : r.duration('BATCH_TIMEOUT', '1m', 1_000),
     metricsPort:
       metricsPortText === undefined ? null : r.number('METRICS_PORT', '9464', { min: 1, max: 65_535, integer: true }),
@@ -244,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
     trackedMints: r.addresses('TRACKED_MINTS'),
     webhook: webhookConfig(r),
   };
+  if (config.batchesPerActivity === 0) config.batchesPerActivity = defaultBatchesPerActivity(config.trackedMints.length);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }

@@ -100,6 +100,15 @@ describe('configuration', () => {
     ]);
   });
 
+  it('sets BATCHES_PER_ACTIVITY, when not given, to about 20 calls an attempt: 20 batches without mints, fewer with', () => {
+    const usdc = 'EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v';
+    const t22 = '2b1kV6DkPAnxd5ixfnxCpjxmKwqjjaYmCZfHsFu24GXo';
+    expect(loadConfig({}).batchesPerActivity).toBe(20);
+    expect(loadConfig({ TRACKED_MINTS: usdc }).batchesPerActivity).toBe(10);
+    expect(loadConfig({ TRACKED_MINTS: `${usdc},${t22}` }).batchesPerActivity).toBe(6);
+    expect(loadConfig({ TRACKED_MINTS: `${usdc},${t22}`, BATCHES_PER_ACTIVITY: '15' }).batchesPerActivity).toBe(15);
+  });
+
   it('reports every problem at once', () => {
     expect(problems({ RPC_MAX_RPS: 'x', LOG_LEVEL: 'y' })).toHaveLength(2);
   });

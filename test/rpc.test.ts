@@ -106,6 +106,16 @@ describe('the RPC reader', () => {
     expect(typeof answer.slot).toBe('bigint');
   });
 
+  it('takes a URL whose scheme is written in capitals: HTTP reads, HTTPS speaks TLS', async () => {
+    const { sim: s } = await reader({});
+    const read = (url: string) => createBalanceReader({ url, commitment: 'confirmed', timeoutMs: 5_000, maxRetryAfterMs: MINUTE })(s.world.addresses(0, 2));
+    expect((await read(s.url.replace('http://', 'HTTP://'))).balances).toHaveLength(2);
+    // The simulator speaks plain HTTP, so the TLS handshake fails; node:http would refuse the scheme instead.
+    const failure = await failureOf(() => read(s.url.replace('http://', 'HTTPS://')));
+    expect(failure.kind).toBe('unavailable');
+    expect(failure.message).not.toMatch(/not supported/);
+  });
+
   it("caps a 429's Retry-After of a day at RPC_MAX_RETRY_AFTER in the activity's failure", async () => {
     const { read } = await reader({ knobs: { rateLimitRps: 1, retryAfterSeconds: 86_400 } });
     await read();

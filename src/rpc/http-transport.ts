@@ -33,8 +33,13 @@ export interface HttpTarget {
   headers: { authorization?: string };
 }
 
+/** Sent with every call, as fetch sends its own: some providers' firewalls refuse a request without one. */
+const USER_AGENT = 'solana-balance-tracker';
+
+const isHttps = (url: string): boolean => new URL(url).protocol === 'https:';
+
 function post(target: HttpTarget, agent: http.Agent, body: string, signal: AbortSignal | undefined): Promise<string> {
-  const request = target.url.startsWith('https:') ? https.request : http.request;
+  const request = isHttps(target.url) ? https.request : http.request;
   return new Promise((resolve, reject) => {
     const req = request(
       target.url,
@@ -42,7 +47,7 @@ function post(target: HttpTarget, agent: http.Agent, body: string, signal: Abort
         method: 'POST',
         agent,
         signal,
-        headers: { ...target.headers, accept: 'application/json', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) },
+        headers: { ...target.headers, accept: 'application/json', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'user-agent': USER_AGENT },
       },
       (res) => {
         const status = res.statusCode ?? 0;
@@ -80,7 +85,7 @@ function post(target: HttpTarget, agent: http.Agent, body: string, signal: Abort
 export function createLeanRpc(target: HttpTarget) {
   // Sockets kept for the next call, closed after 4 s unused (as fetch's default does): an idle
   // connection a provider or a NAT dropped silently is not reused.
-  const agent = new (target.url.startsWith('https:') ? https.Agent : http.Agent)({ keepAlive: true, timeout: 4_000 });
+  const agent = new (isHttps(target.url) ? https.Agent : http.Agent)({ keepAlive: true, timeout: 4_000 });
   return createRpc({
     api: createJsonRpcApi<SolanaRpcApi>({
       responseTransformer: (response: unknown) => {

@@ -246,8 +246,11 @@ function checkImageCommands(services: Record<string, Json>, base: string, proble
 function checkWorkerFlags(services: Record<string, Json>, base: string, problems: string[]): void {
   const worker = services.worker;
   if (!isObject(worker)) return; // reported above
+  // node's own flags are those before the script; after it they would be the script's arguments.
   const command = Array.isArray(worker.command) ? worker.command : [];
-  for (const flag of WORKER_NODE_FLAGS) if (!command.includes(flag)) problems.push(`services.worker.command: ${flag} missing (WORKER_NODE_FLAGS, src/worker-flags.ts)`);
+  const script = command.findIndex((arg, i) => i > 0 && typeof arg === 'string' && !arg.startsWith('-'));
+  const nodeFlags = command.slice(1, script < 0 ? command.length : script);
+  for (const flag of WORKER_NODE_FLAGS) if (!nodeFlags.includes(flag)) problems.push(`services.worker.command: ${flag} missing before the script (WORKER_NODE_FLAGS, src/worker-flags.ts)`);
   if (worker.build === undefined) return;
   const { dockerfile } = buildPaths(worker.build, base);
   if (!existsSync(dockerfile)) return; // reported above
