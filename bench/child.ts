@@ -5,7 +5,8 @@
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../src/package-root';
 
 export interface Child<In, Out extends { type: string }> {
   process: ChildProcess;
@@ -29,10 +30,9 @@ process.on('exit', () => {
  */
 const childNodeFlags = (process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
-/** bench/NAME.ts as `npm run bench` built it: dist/bench/NAME.js (or beside this file, when it runs compiled itself). */
+/** bench/NAME.ts as `npm run bench` built it: dist/bench/NAME.js. */
 function compiledScript(script: string): string {
-  const name = script.replace(/\.ts$/, '.js');
-  const path = __dirname.endsWith(`${sep}dist${sep}bench`) ? join(__dirname, name) : join(__dirname, '..', 'dist', 'bench', name);
+  const path = join(PACKAGE_ROOT, 'dist', 'bench', script.replace(/\.ts$/, '.js'));
   if (!existsSync(path)) throw new Error(`${path} is missing: npm run bench builds it (npm run build)`);
   return path;
 }

@@ -216,6 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
   const r = new Reader(env);
   const taskQueue = r.string('TASK_QUEUE', DEFAULTS.TASK_QUEUE);
   const metricsPortText = r.raw('METRICS_PORT');
+  const trackedMints = r.addresses('TRACKED_MINTS');
   const config: Config = {
     temporal: {
       address: r.hostPort('TEMPORAL_ADDRESS', DEFAULTS.TEMPORAL_ADDRESS),
@@ -237,8 +238,7 @@ export function loadConfig(env: Env = process.env): Config {
     sweepConcurrency: r.number('SWEEP_CONCURRENCY', DEFAULTS.SWEEP_CONCURRENCY, { min: 1, max: 256, integer: true }),
     batchesPerChild: r.number('BATCHES_PER_CHILD', DEFAULTS.BATCHES_PER_CHILD, { min: 1, max: 100, integer: true }),
     batchWindow: r.number('BATCH_WINDOW', DEFAULTS.BATCH_WINDOW, { min: 1, max: 100, integer: true }),
-    // Its default follows TRACKED_MINTS (set below, once they are read).
-    batchesPerActivity: r.raw('BATCHES_PER_ACTIVITY') === undefined ? 0 : r.number('BATCHES_PER_ACTIVITY', '20', { min: 1, max: MAX_BATCHES_PER_ACTIVITY, integer: true }),
+    batchesPerActivity: r.number('BATCHES_PER_ACTIVITY', String(defaultBatchesPerActivity(trackedMints.length)), { min: 1, max: MAX_BATCHES_PER_ACTIVITY, integer: true }),
     batchTimeoutMs: r.raw('BATCH_TIMEOUT') === undefined ? null : r.duration('BATCH_TIMEOUT', '1m', 1_000),
     metricsPort:
       metricsPortText === undefined ? null : r.number('METRICS_PORT', '9464', { min: 1, max: 65_535, integer: true }),
@@ -251,10 +251,9 @@ export function loadConfig(env: Env = process.env): Config {
       quietAfterMs: r.duration('RETIER_QUIET_AFTER', DEFAULTS.RETIER_QUIET_AFTER, 1_000),
       pinMs: r.duration('PIN_DURATION', DEFAULTS.PIN_DURATION, 1_000),
     },
-    trackedMints: r.addresses('TRACKED_MINTS'),
+    trackedMints,
     webhook: webhookConfig(r),
   };
-  if (config.batchesPerActivity === 0) config.batchesPerActivity = defaultBatchesPerActivity(config.trackedMints.length);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }

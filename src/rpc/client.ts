@@ -6,9 +6,9 @@ import { basicCredentials } from '../redact';
 import type { HttpTarget } from './http-transport';
 
 /**
- * The URL fetch is given, and the headers that go with it. fetch refuses a URL with userinfo
- * (`https://user:key@host/`, throwing an error that quotes it whole), so the credentials travel
- * as the `Authorization: Basic` header such a URL means.
+ * The URL a transport is given (kit's fetch, or http-transport.ts), and the headers that go with
+ * it. fetch refuses a URL with userinfo (`https://user:key@host/`, throwing an error that quotes
+ * it whole), so the credentials travel as the `Authorization: Basic` header such a URL means.
  */
 export function rpcTarget(raw: string): HttpTarget {
   const url = new URL(raw);

@@ -36,12 +36,12 @@ export interface HttpTarget {
 /** Sent with every call, as fetch sends its own: some providers' firewalls refuse a request without one. */
 const USER_AGENT = 'solana-balance-tracker';
 
-const isHttps = (url: string): boolean => new URL(url).protocol === 'https:';
+/** http or https, by the URL's parsed scheme (which may be written in capitals). */
+const protocolOf = (url: string) => (new URL(url).protocol === 'https:' ? https : http);
 
-function post(target: HttpTarget, agent: http.Agent, body: string, signal: AbortSignal | undefined): Promise<string> {
-  const request = isHttps(target.url) ? https.request : http.request;
+function post(target: HttpTarget, client: typeof http | typeof https, agent: http.Agent, body: string, signal: AbortSignal | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request(
+    const req = client.request(
       target.url,
       {
         method: 'POST',
@@ -85,7 +85,8 @@ function post(target: HttpTarget, agent: http.Agent, body: string, signal: Abort
 export function createLeanRpc(target: HttpTarget) {
   // Sockets kept for the next call, closed after 4 s unused (as fetch's default does): an idle
   // connection a provider or a NAT dropped silently is not reused.
-  const agent = new (isHttps(target.url) ? https.Agent : http.Agent)({ keepAlive: true, timeout: 4_000 });
+  const client = protocolOf(target.url);
+  const agent = new client.Agent({ keepAlive: true, timeout: 4_000 });
   return createRpc({
     api: createJsonRpcApi<SolanaRpcApi>({
       responseTransformer: (response: unknown) => {
@@ -95,6 +96,6 @@ export function createLeanRpc(target: HttpTarget) {
       },
     }),
     transport: async <T>({ payload, signal }: { payload: unknown; signal?: AbortSignal }): Promise<T> =>
-      parseRpcJson(await post(target, agent, stringifyJsonWithBigInts(payload), signal)) as T,
+      parseRpcJson(await post(target, client, agent, stringifyJsonWithBigInts(payload), signal)) as T,
   });
 }
