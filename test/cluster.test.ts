@@ -1,9 +1,12 @@
 // Which cluster: the simulator serves getGenesisHash as a validator does (one hash per seed),
 // its wall-clock slot never goes back, and the database keeps the first cluster it recorded.
 
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createSolanaRpc } from '@solana/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Sql } from '../src/db/client';
+import { checkCluster } from '../src/cluster';
 import { recordCluster, recordedCluster } from '../src/db/cluster';
 import { migrate } from '../src/db/migrate';
 import { readGenesisHash } from '../src/rpc/genesis';
@@ -44,6 +47,24 @@ describe('cluster identity', () => {
     expect(wallClockSlot(now + 400)).toBe(wallClockSlot(now) + 1);
     expect(wallClockSlot(now + 3_600_000)).toBeGreaterThan(wallClockSlot(now));
     expect(wallClockSlot(now)).toBeGreaterThan(300_000_000); // past the simulator's old fixed start
+  });
+
+  it('refuses a redirecting SOLANA_RPC_URL at once, recording nothing', async () => {
+    let requests = 0;
+    const front = createServer((req, res) => {
+      requests++;
+      req.resume();
+      res.writeHead(308, { location: a.url }).end();
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+      await expect(checkCluster(sql, { rpcUrl: url, timeoutMs: 5_000, attempts: 3 })).rejects.toThrow('SOLANA_RPC_URL answered with a redirect (HTTP 308)');
+      expect(requests).toBe(1);
+      expect(await recordedCluster(sql)).toBeNull();
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+    }
   });
 
   it('records the first cluster and keeps it', async () => {

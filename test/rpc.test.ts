@@ -4,13 +4,16 @@
 
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toApplicationFailure } from '../activities/check-batch';
 import { redactActivityFailures } from '../src/failure-redaction';
 import { registerSecrets } from '../src/log';
 import { urlSecrets } from '../src/redact';
 import { createBalanceReader, parseRetryAfter, RpcFailure } from '../src/rpc/balances';
-import { parseRpcJson } from '../src/rpc/http-transport';
+import { parseRpcJson, RpcRedirect } from '../src/rpc/http-transport';
+import { readTrackedMints } from '../src/rpc/mints';
 import { exactU64, U64_MAX } from '../src/u64';
 import { testAddresses } from './helpers/addresses';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../tools/simulator/server';
@@ -190,5 +193,49 @@ describe('the RPC reader', () => {
     expect(thrown).toBeInstanceOf(ApplicationFailure);
     expect(thrown).toMatchObject({ type: 'RpcUnavailable', nonRetryable: false, message: 'RPC error: JSON-RPC error -32603: upstream request failed for /v2/***?api-key=***' });
     expect((thrown as Error).stack).not.toContain(KEY);
+  });
+});
+
+describe('a SOLANA_RPC_URL that redirects', () => {
+  let sim: SimulatorHandle | null = null;
+  let server: Server | null = null;
+  afterEach(async () => {
+    await sim?.stop();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(null)));
+    sim = null;
+    server = null;
+  });
+
+  /** A front answering every request with `status` to the simulator's address, a key in its path. */
+  async function redirecting(status: number) {
+    sim = await startSimulator({ port: 0, slotMs: 0, wallets: 10, seed: 'rpc-redirect' });
+    const target = `${sim.url}/${KEY}`;
+    let requests = 0;
+    server = createServer((req, res) => {
+      requests++;
+      req.resume();
+      res.writeHead(status, { location: target }).end();
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests, simRequests: () => sim!.stats().httpRequests };
+  }
+
+  it.each([301, 307, 308])('fails a balance read on HTTP %d for good, without following it or naming where it points', async (status) => {
+    const front = await redirecting(status);
+    const read = createBalanceReader({ url: front.url, commitment: 'confirmed', timeoutMs: 5_000, maxRetryAfterMs: MINUTE });
+    const error = await read(sim!.world.addresses(0, 2)).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(RpcFailure);
+    expect(error).toMatchObject({ kind: 'rejected', message: `SOLANA_RPC_URL answered with a redirect (HTTP ${status}); set it to the address it redirects to` });
+    expect((error as Error).message).not.toContain(KEY);
+    expect(toApplicationFailure(error as RpcFailure).nonRetryable).toBe(true);
+    expect([front.requests(), front.simRequests()]).toEqual([1, 0]);
+  });
+
+  it("stops a worker's start at the first answer instead of retrying it", async () => {
+    const front = await redirecting(308);
+    const started = readTrackedMints({ url: front.url, commitment: 'confirmed', timeoutMs: 5_000 }, [sim!.world.addresses(0, 1)[0]!], { attempts: 3 });
+    await expect(started).rejects.toBeInstanceOf(RpcRedirect);
+    await expect(started).rejects.toThrow('SOLANA_RPC_URL answered with a redirect (HTTP 308)');
+    expect([front.requests(), front.simRequests()]).toEqual([1, 0]);
   });
 });

@@ -14,8 +14,8 @@ import {
 } from '@solana/kit';
 import type { Commitment } from '../config';
 import { recordRpcRequest, type RpcOutcome } from '../metrics';
-import { rpcTarget } from './client';
-import { createLeanRpc } from './http-transport';
+import { createRpc } from './client';
+import { RpcRedirect } from './http-transport';
 import { exactU64 } from '../u64';
 
 export const MAX_ACCOUNTS_PER_CALL = 100;
@@ -100,6 +100,7 @@ function serverMessage(error: SolanaError): string {
 
 function classify(error: unknown, maxRetryAfterMs: number): RpcFailure {
   if (error instanceof RpcFailure) return error;
+  if (error instanceof RpcRedirect) return new RpcFailure('rejected', error.message);
   if (isSolanaError(error, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR)) {
     const { statusCode, headers } = error.context;
     if (statusCode === 429) {
@@ -160,7 +161,7 @@ function validate(value: unknown, rawSlot: unknown, expected: number, minContext
 }
 
 export function createBalanceReader({ url, commitment, timeoutMs, maxRetryAfterMs, dataLength = 0 }: BalanceReaderOptions): BalanceReader {
-  const rpc = createLeanRpc(rpcTarget(url));
+  const rpc = createRpc(url);
   return async (addresses, minContextSlot) => {
     if (addresses.length === 0 || addresses.length > MAX_ACCOUNTS_PER_CALL) {
       throw new RpcFailure('rejected', `a call takes 1 to ${MAX_ACCOUNTS_PER_CALL} addresses, got ${addresses.length}`);

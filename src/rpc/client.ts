@@ -1,16 +1,16 @@
-// The one place an RPC client is made from the configured URL: kit's default for the few calls
-// of a worker's start, the lean transport (http-transport.ts) for the balance reads.
+// The one place an RPC client is made from the configured URL: the lean transport
+// (http-transport.ts), for the balance reads and a worker's start alike, so a URL the start
+// accepts is one the reads can use.
 
-import { createSolanaRpc } from '@solana/kit';
 import { basicCredentials } from '../redact';
-import type { HttpTarget } from './http-transport';
+import { createLeanRpc, type HttpTarget } from './http-transport';
 
 /**
- * The URL a transport is given (kit's fetch, or http-transport.ts), and the headers that go with
- * it. fetch refuses a URL with userinfo (`https://user:key@host/`, throwing an error that quotes
- * it whole), so the credentials travel as the `Authorization: Basic` header such a URL means.
+ * The URL the transport is given, and the headers that go with it. A URL with userinfo
+ * (`https://user:key@host/`) sends its credentials as the `Authorization: Basic` header such a
+ * URL means, and the URL without them: no request or error then carries them in the URL.
  */
-export function rpcTarget(raw: string): HttpTarget {
+function rpcTarget(raw: string): HttpTarget {
   const url = new URL(raw);
   const credentials = basicCredentials(url);
   if (credentials === null) return { url: raw, headers: {} };
@@ -19,7 +19,7 @@ export function rpcTarget(raw: string): HttpTarget {
   return { url: url.href, headers: { authorization: `Basic ${credentials}` } };
 }
 
+/** kit's Solana RPC for the configured URL; see createLeanRpc for how its answers' numbers come out. */
 export function createRpc(raw: string) {
-  const target = rpcTarget(raw);
-  return createSolanaRpc(target.url, { headers: target.headers });
+  return createLeanRpc(rpcTarget(raw));
 }

@@ -33,6 +33,18 @@ export interface HttpTarget {
   headers: { authorization?: string };
 }
 
+/**
+ * A 3xx answer. Not followed: every call would then cost the budget two requests, and the
+ * provider's other address belongs in SOLANA_RPC_URL. Where it points is not said (a Location
+ * may carry the key).
+ */
+export class RpcRedirect extends Error {
+  constructor(readonly statusCode: number) {
+    super(`SOLANA_RPC_URL answered with a redirect (HTTP ${statusCode}); set it to the address it redirects to`);
+    this.name = 'RpcRedirect';
+  }
+}
+
 /** Sent with every call, as fetch sends its own: some providers' firewalls refuse a request without one. */
 const USER_AGENT = 'solana-balance-tracker';
 
@@ -51,6 +63,11 @@ function post(target: HttpTarget, client: typeof http | typeof https, agent: htt
       },
       (res) => {
         const status = res.statusCode ?? 0;
+        if (status >= 300 && status <= 399) {
+          res.resume();
+          reject(new RpcRedirect(status));
+          return;
+        }
         if (status < 200 || status > 299) {
           res.resume();
           const headers = new Headers();

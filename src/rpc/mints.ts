@@ -9,6 +9,7 @@ import { retryAtStartup, type StartupRetryOptions } from '../startup-retry';
 import { TOKEN_PROGRAMS, TOKEN_2022_PROGRAM_ADDRESS, type TrackedMint } from '../tokens';
 import { MAX_ACCOUNTS_PER_CALL } from './balances';
 import { createRpc } from './client';
+import { RpcRedirect } from './http-transport';
 
 /** Token-2022 marks an account with extensions by a type byte after the base account's size. */
 const TOKEN_2022_MINT_TYPE = 1;
@@ -43,7 +44,7 @@ export function readTrackedMints(
     await beforeCall();
     return readMints(options, addresses);
   };
-  return retryAtStartup('the tracked mints', read, { ...retry, secrets: [options.url], isFinal: (error) => error instanceof MintError });
+  return retryAtStartup('the tracked mints', read, { ...retry, secrets: [options.url], isFinal: (error) => error instanceof MintError || error instanceof RpcRedirect });
 }
 
 export async function readMints(
