@@ -3,7 +3,7 @@
 // the tier; and the one log line and metric of a finished sweep.
 
 import { Context } from '@temporalio/activity';
-import { dueRanges, type IdRange, MAX_BATCH, pruneChecks, recordedBatches, sweepClock } from '../src/db/checks';
+import { analyzeChecksWhenGrown, dueRanges, type IdRange, MAX_BATCH, pruneChecks, recordedBatches, sweepClock } from '../src/db/checks';
 import type { WalletId } from '../src/db/types';
 import { BATCH_TIMEOUT_MIN_MS } from '../src/config';
 import { log } from '../src/log';
@@ -91,6 +91,8 @@ export function sweepActivities({ sql, client, config, mints }: ActivityDeps) {
 
     /** Cuts one child's range into batches of up to 100 due wallets. */
     async planBatches({ sweep, fromId, toId }: SweepRange): Promise<IdRange[]> {
+      // The sweep so far has added a row per batch: its next batches' queries are planned for them.
+      await analyzeChecksWhenGrown(sql);
       return dueRanges(sql, { tier: sweep.tier, cutoff: sweep.cutoff, size: MAX_BATCH, within: { fromId, toId } });
     },
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from '../src/address';
-import { CHECKS_KEPT_MIN_MS, dueRanges, pruneChecks, readBatch, sweepClock, writeBatch } from '../src/db/checks';
+import { analyzeChecksWhenGrown, CHECKS_KEPT_MIN_MS, dueRanges, pruneChecks, readBatch, sweepClock, writeBatch } from '../src/db/checks';
 import { stalestWallets } from '../src/db/metrics';
 import { findWallet } from '../src/db/reads';
 import { connect, type Sql } from '../src/db/client';
@@ -211,6 +211,35 @@ describe('statistics after a bulk change', () => {
       expect(await estimate()).toBeLessThan(100);
       expect(await analyzeAfterBulkChange(sql, 'low', 3_000)).toBe(true);
       expect(await estimate()).toBeGreaterThan(2_500);
+    } finally {
+      await sql.end();
+      await db.drop();
+    }
+  });
+
+  it('of the batch rows are refreshed once the table holds twice the rows the planner saw', async () => {
+    const db = await freshDatabase('checks-stats');
+    const sql = connect(db.url, { max: 1 });
+    try {
+      await migrate(sql);
+      const addRows = async (from: number, to: number) => {
+        await sql`
+          INSERT INTO batch_checks (batch_key, tier, from_id, to_id, planned_at, read_at, slot, wallets, changed, wallet_ids)
+          SELECT 'k' || n, 'low', n * 100, n * 100 + 99, now(), now(), n, 100, 0, ARRAY(SELECT generate_series(n * 100, n * 100 + 99)::bigint)
+          FROM generate_series(${from}::int, ${to - 1}::int) AS n`;
+        // The row counts a backend reports at most once a second, now.
+        await sql`SELECT pg_stat_force_next_flush()`;
+      };
+      const planned = async () => (await sql<{ n: number }[]>`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'batch_checks'::regclass`)[0]!.n;
+      await addRows(0, 300);
+      await sql`ANALYZE batch_checks`;
+      expect(await planned()).toBe(300);
+      await addRows(300, 550);
+      expect(await analyzeChecksWhenGrown(sql)).toBe(false); // grown, but not to twice
+      await addRows(550, 700);
+      expect(await analyzeChecksWhenGrown(sql)).toBe(true);
+      expect(await planned()).toBe(700);
+      expect(await analyzeChecksWhenGrown(sql)).toBe(false);
     } finally {
       await sql.end();
       await db.drop();
