@@ -7,6 +7,7 @@ import type { Sql } from './db/client';
 import { recordCluster } from './db/cluster';
 import { readGenesisHash } from './rpc/genesis';
 import { RpcRedirect } from './rpc/http-transport';
+import { urlSecrets } from './redact';
 import { retryAtStartup } from './startup-retry';
 
 export class ClusterMismatchError extends Error {
@@ -38,7 +39,7 @@ export async function checkCluster(sql: Sql, { rpcUrl, timeoutMs, attempts, befo
     await beforeCall?.();
     return readGenesisHash(rpcUrl, timeoutMs);
   };
-  const served = await retryAtStartup("the cluster's genesis hash", read, { attempts, secrets: [rpcUrl], isFinal: (error) => error instanceof RpcRedirect });
+  const served = await retryAtStartup("the cluster's genesis hash", read, { attempts, secrets: urlSecrets(rpcUrl), isFinal: (error) => error instanceof RpcRedirect });
   const recorded = await recordCluster(sql, served);
   if (recorded !== served) throw new ClusterMismatchError(recorded, served);
   return served;

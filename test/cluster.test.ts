@@ -1,8 +1,6 @@
 // Which cluster: the simulator serves getGenesisHash as a validator does (one hash per seed),
 // its wall-clock slot never goes back, and the database keeps the first cluster it recorded.
 
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createSolanaRpc } from '@solana/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Sql } from '../src/db/client';
@@ -13,6 +11,7 @@ import { readGenesisHash } from '../src/rpc/genesis';
 import { type SimulatorHandle, startSimulator } from '../tools/simulator/server';
 import { wallClockSlot } from '../tools/simulator/world';
 import { type FreshDatabase, freshDatabase } from './helpers/database';
+import { startRedirectingServer } from './helpers/redirecting-server';
 
 describe('cluster identity', () => {
   let a: SimulatorHandle;
@@ -50,20 +49,13 @@ describe('cluster identity', () => {
   });
 
   it('refuses a redirecting SOLANA_RPC_URL at once, recording nothing', async () => {
-    let requests = 0;
-    const front = createServer((req, res) => {
-      requests++;
-      req.resume();
-      res.writeHead(308, { location: a.url }).end();
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const front = await startRedirectingServer(308, a.url);
     try {
-      const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
-      await expect(checkCluster(sql, { rpcUrl: url, timeoutMs: 5_000, attempts: 3 })).rejects.toThrow('SOLANA_RPC_URL answered with a redirect (HTTP 308)');
-      expect(requests).toBe(1);
+      await expect(checkCluster(sql, { rpcUrl: front.url, timeoutMs: 5_000, attempts: 3 })).rejects.toThrow('SOLANA_RPC_URL answered with a redirect (HTTP 308)');
+      expect(front.requests()).toBe(1);
       expect(await recordedCluster(sql)).toBeNull();
     } finally {
-      await new Promise((resolve) => front.close(resolve));
+      await front.close();
     }
   });
 

@@ -4,8 +4,6 @@
 
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toApplicationFailure } from '../activities/check-batch';
 import { redactActivityFailures } from '../src/failure-redaction';
@@ -16,6 +14,7 @@ import { parseRpcJson, RpcRedirect } from '../src/rpc/http-transport';
 import { readTrackedMints } from '../src/rpc/mints';
 import { exactU64, U64_MAX } from '../src/u64';
 import { testAddresses } from './helpers/addresses';
+import { type RedirectingServer, startRedirectingServer } from './helpers/redirecting-server';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../tools/simulator/server';
 
 const MINUTE = 60_000;
@@ -198,26 +197,18 @@ describe('the RPC reader', () => {
 
 describe('a SOLANA_RPC_URL that redirects', () => {
   let sim: SimulatorHandle | null = null;
-  let server: Server | null = null;
+  let front: RedirectingServer | null = null;
   afterEach(async () => {
-    await sim?.stop();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(null)));
+    await Promise.all([sim?.stop(), front?.close()]);
     sim = null;
-    server = null;
+    front = null;
   });
 
   /** A front answering every request with `status` to the simulator's address, a key in its path. */
   async function redirecting(status: number) {
     sim = await startSimulator({ port: 0, slotMs: 0, wallets: 10, seed: 'rpc-redirect' });
-    const target = `${sim.url}/${KEY}`;
-    let requests = 0;
-    server = createServer((req, res) => {
-      requests++;
-      req.resume();
-      res.writeHead(status, { location: target }).end();
-    });
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests, simRequests: () => sim!.stats().httpRequests };
+    front = await startRedirectingServer(status, `${sim.url}/${KEY}`);
+    return { url: front.url, requests: front.requests, simRequests: () => sim!.stats().httpRequests };
   }
 
   it.each([301, 307, 308])('fails a balance read on HTTP %d for good, without following it or naming where it points', async (status) => {
@@ -237,5 +228,31 @@ describe('a SOLANA_RPC_URL that redirects', () => {
     await expect(started).rejects.toBeInstanceOf(RpcRedirect);
     await expect(started).rejects.toThrow('SOLANA_RPC_URL answered with a redirect (HTTP 308)');
     expect([front.requests(), front.simRequests()]).toEqual([1, 0]);
+  });
+});
+
+describe("a worker's start, when the RPC cannot answer", () => {
+  let sim: SimulatorHandle | null = null;
+  afterEach(async () => {
+    await sim?.stop();
+    sim = null;
+  });
+  const mint = testAddresses(1, 'start-mint')[0]!;
+
+  it('names no key-like label of the host (node:http names the host; fetch did not)', async () => {
+    const label = 'acct9f3k2lmq7zx1'; // as a URL's host comes out: lower case
+    const error = await readTrackedMints({ url: `https://${label}.rpc.invalid/`, commitment: 'confirmed', timeoutMs: 5_000 }, [mint], { attempts: 1 }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/^cannot read the tracked mints from SOLANA_RPC_URL after 1 tries: .*ENOTFOUND/);
+    expect(error?.message).not.toContain(label);
+  });
+
+  it('says that a call timed out', async () => {
+    sim = await startSimulator({ port: 0, slotMs: 0, wallets: 1, seed: 'rpc-start-timeout', knobs: { hangRate: 1 } });
+    await expect(readTrackedMints({ url: sim.url, commitment: 'confirmed', timeoutMs: 200 }, [mint], { attempts: 1 })).rejects.toThrow(
+      /after 1 tries: .*due to timeout/,
+    );
   });
 });

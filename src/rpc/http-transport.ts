@@ -53,6 +53,9 @@ const protocolOf = (url: string) => (new URL(url).protocol === 'https:' ? https 
 
 function post(target: HttpTarget, client: typeof http | typeof https, agent: http.Agent, body: string, signal: AbortSignal | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
+    // An aborted request fails with node's bare AbortError; the signal's reason says why (a
+    // TimeoutError from AbortSignal.timeout, which the reader counts as a timeout).
+    const fail = (error: unknown) => reject(signal?.aborted ? signal.reason : error);
     const req = client.request(
       target.url,
       {
@@ -87,10 +90,10 @@ function post(target: HttpTarget, client: typeof http | typeof https, agent: htt
           chunks.push(chunk);
         });
         res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        res.on('error', reject);
+        res.on('error', fail);
       },
     );
-    req.on('error', reject);
+    req.on('error', fail);
     req.end(body);
   });
 }

@@ -5,6 +5,7 @@
 import { getMintDecoder, getMintSize, getTokenSize } from '@solana-program/token';
 import type { Address } from '@solana/kit';
 import type { Commitment } from '../config';
+import { urlSecrets } from '../redact';
 import { retryAtStartup, type StartupRetryOptions } from '../startup-retry';
 import { TOKEN_PROGRAMS, TOKEN_2022_PROGRAM_ADDRESS, type TrackedMint } from '../tokens';
 import { MAX_ACCOUNTS_PER_CALL } from './balances';
@@ -44,7 +45,7 @@ export function readTrackedMints(
     await beforeCall();
     return readMints(options, addresses);
   };
-  return retryAtStartup('the tracked mints', read, { ...retry, secrets: [options.url], isFinal: (error) => error instanceof MintError || error instanceof RpcRedirect });
+  return retryAtStartup('the tracked mints', read, { ...retry, secrets: urlSecrets(options.url), isFinal: (error) => error instanceof MintError || error instanceof RpcRedirect });
 }
 
 export async function readMints(
