@@ -136,6 +136,14 @@ describe('the RPC reader', () => {
     expect(toApplicationFailure(failure)).toMatchObject({ nonRetryable: false, type: 'RpcUnavailable' });
   });
 
+  it('counts a call with no answer within RPC_TIMEOUT_MS as timed out, which retries', async () => {
+    sim = await startSimulator({ port: 0, slotMs: 0, wallets: 10, seed: 'rpc-test', knobs: { hangRate: 1 } });
+    const read = createBalanceReader({ url: sim.url, commitment: 'confirmed', timeoutMs: 200, maxRetryAfterMs: MINUTE });
+    const failure = await failureOf(() => read(sim!.world.addresses(0, 2)));
+    expect(failure).toMatchObject({ kind: 'timeout', message: 'RPC request timed out' });
+    expect(toApplicationFailure(failure)).toMatchObject({ nonRetryable: false, type: 'RpcTimeout' });
+  });
+
   it('still treats HTTP 404 as a request that can never succeed', async () => {
     const { read } = await reader({ knobs: { errorRate: 1, errorStatus: 404 } });
     const failure = await failureOf(read);
