@@ -6,8 +6,6 @@
 import type { Sql } from './db/client';
 import { recordCluster } from './db/cluster';
 import { readGenesisHash } from './rpc/genesis';
-import { RpcRedirect } from './rpc/http-transport';
-import { urlSecrets } from './redact';
 import { retryAtStartup } from './startup-retry';
 
 export class ClusterMismatchError extends Error {
@@ -39,7 +37,7 @@ export async function checkCluster(sql: Sql, { rpcUrl, timeoutMs, attempts, befo
     await beforeCall?.();
     return readGenesisHash(rpcUrl, timeoutMs);
   };
-  const served = await retryAtStartup("the cluster's genesis hash", read, { attempts, secrets: urlSecrets(rpcUrl), isFinal: (error) => error instanceof RpcRedirect });
+  const served = await retryAtStartup("the cluster's genesis hash", read, { attempts, rpcUrl });
   const recorded = await recordCluster(sql, served);
   if (recorded !== served) throw new ClusterMismatchError(recorded, served);
   return served;

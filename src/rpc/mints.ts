@@ -5,12 +5,10 @@
 import { getMintDecoder, getMintSize, getTokenSize } from '@solana-program/token';
 import type { Address } from '@solana/kit';
 import type { Commitment } from '../config';
-import { urlSecrets } from '../redact';
 import { retryAtStartup, type StartupRetryOptions } from '../startup-retry';
 import { TOKEN_PROGRAMS, TOKEN_2022_PROGRAM_ADDRESS, type TrackedMint } from '../tokens';
 import { MAX_ACCOUNTS_PER_CALL } from './balances';
 import { createRpc } from './client';
-import { RpcRedirect } from './http-transport';
 
 /** Token-2022 marks an account with extensions by a type byte after the base account's size. */
 const TOKEN_2022_MINT_TYPE = 1;
@@ -45,7 +43,7 @@ export function readTrackedMints(
     await beforeCall();
     return readMints(options, addresses);
   };
-  return retryAtStartup('the tracked mints', read, { ...retry, secrets: urlSecrets(options.url), isFinal: (error) => error instanceof MintError || error instanceof RpcRedirect });
+  return retryAtStartup('the tracked mints', read, { ...retry, rpcUrl: options.url, isFinal: (error) => error instanceof MintError });
 }
 
 export async function readMints(
